@@ -1,0 +1,212 @@
+// Command hub is the shared data hub: one binary for serving, migrating and loading data.
+// This file only wires configuration, the database pool and the packages together.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/migrations"
+	"github.com/haiduong/hub/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise the VCS stamp is used.
+var version = ""
+
+const usage = `hub — kho dữ liệu dùng chung Hải Dương (shared data hub)
+
+Usage:
+  hub serve   [--addr 127.0.0.1:8080] [--database-url URL]   serve HTTP until SIGINT/SIGTERM
+  hub migrate [--database-url URL]                          apply the embedded SQL migrations
+  hub version                                               print the version
+
+Environment:
+  HUB_DATABASE_URL  libpq URL of the database (default ` + database.DefaultURL + `)
+  HUB_ADDR          address to listen on (default 127.0.0.1:8080)
+  HUB_ADMIN_TOKEN   bearer token allowed to edit the catalogue (unset: editing disabled)
+  HUB_LOG_FORMAT    json (default) or text
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hub:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("no command given")
+	}
+	setupLogging()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stdout)
+	case "migrate":
+		return migrate(ctx, rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "hub", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func setupLogging() {
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, nil)
+	if os.Getenv("HUB_LOG_FORMAT") == "text" {
+		h = slog.NewTextHandler(os.Stderr, nil)
+	}
+	slog.SetDefault(slog.New(h))
+}
+
+// flags returns a flag set with the options every database command shares.
+func flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)
+	dbURL := fs.String("database-url", database.URLFromEnv(), "libpq URL of the database (HUB_DATABASE_URL)")
+	return fs, dbURL
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, dbURL := flags("migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := migrations.Up(ctx, pool)
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "applied %s\n", m.Source)
+	}
+	if err != nil {
+		return err
+	}
+	v, _, err := migrations.Version(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s is at migration %d\n", database.Redact(*dbURL), v)
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, dbURL := flags("serve")
+	addr := fs.String("addr", envOr("HUB_ADDR", "127.0.0.1:8080"), "address to listen on (HUB_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := checkMigrated(ctx, pool); err != nil {
+		return err
+	}
+	cfg := server.Config{Version: buildVersion()}
+	if tok := os.Getenv("HUB_ADMIN_TOKEN"); tok != "" {
+		sum := sha256.Sum256([]byte(tok))
+		cfg.AdminTokenSHA256 = sum[:]
+	}
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           server.New(pool, cfg),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	// Give ListenAndServe a moment to fail on a taken port before announcing the address.
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	fmt.Fprintf(stdout, "hub %s serving on http://%s\n", buildVersion(), *addr)
+	slog.Info("serving", "addr", *addr, "database", database.Redact(*dbURL))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	slog.Info("stopped")
+	return nil
+}
+
+// checkMigrated refuses to serve a database that is behind this binary's schema.
+func checkMigrated(ctx context.Context, pool *pgxpool.Pool) error {
+	applied, embedded, err := migrations.Version(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if applied < embedded {
+		return fmt.Errorf("the database schema is at migration %d but this hub needs %d: run \"hub migrate\" first", applied, embedded)
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}

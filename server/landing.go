@@ -1,0 +1,49 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/web"
+)
+
+// landing is the OGC API landing page.
+type landing struct {
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Links       []api.Link `json:"links"`
+}
+
+func handleLanding() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := api.Query(r, "f")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		base := api.BaseURL(r)
+		l := landing{
+			Title: "Kho cơ sở dữ liệu dùng chung Hải Dương — Hải Dương shared data hub",
+			Description: "Kho và cổng dữ liệu dùng chung kết nối 30 cơ sở dữ liệu của tỉnh Hải Dương (nay thuộc thành phố Hải Phòng), " +
+				"chia sẻ theo Nghị định 47/2020/NĐ-CP. — The warehouse and portal through which the agencies share the province's 30 databases.",
+			Links: []api.Link{
+				{Href: base + "/", Rel: "self", Type: "application/json", Title: "Trang này — this document"},
+				{Href: base + "/?f=html", Rel: "alternate", Type: "text/html", Title: "Trang này dạng HTML — this document as HTML"},
+				{Href: base + "/catalog", Rel: "data", Type: "application/json", Title: "Danh mục cơ sở dữ liệu dùng chung — shared-database catalogue"},
+				{Href: base + "/agencies", Rel: "related", Type: "application/json", Title: "Cơ quan quản lý — owner agencies"},
+				{Href: base + "/health", Rel: "status", Type: "application/json", Title: "Tình trạng hệ thống — health"},
+				{Href: base + "/metrics", Rel: "monitor", Type: "text/plain", Title: "Số liệu vận hành (Prometheus) — metrics"},
+			},
+		}
+		if format == api.HTML {
+			web.Render(w, r, http.StatusOK, "landing", web.Page{Title: "Trang chủ", Data: l})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, l)
+	})
+}

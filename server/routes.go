@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/catalog"
+	"github.com/haiduong/hub/web"
+)
+
+// routes lists the hub's whole HTTP surface.
+func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, reg *prometheus.Registry, cat *catalog.Store) {
+	mux.Handle("GET /{$}", handleLanding())
+	mux.Handle("GET /health", handleHealth(pool, cfg.Version))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /static/", web.Static())
+
+	mux.Handle("GET /catalog", catalog.HandleList(cat))
+	mux.Handle("POST /catalog", requireAdmin(cfg, catalog.HandleCreate(cat)))
+	mux.Handle("GET /catalog/{id}", catalog.HandleGet(cat))
+	mux.Handle("PATCH /catalog/{id}", requireAdmin(cfg, catalog.HandlePatch(cat)))
+	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
+
+	mux.Handle("/", handleNoRoute(mux))
+}
+
+// handleNoRoute answers paths and methods the mux does not know with an OGC exception in JSON
+// instead of Go's plain-text 404/405.
+func handleNoRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path known for another method is a 405, as the standard mux would say.
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				w.Header().Set("Allow", m)
+				api.WriteError(w, r, api.Errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", api.MsgBadMethod, r.Method, r.URL.Path))
+				return
+			}
+		}
+		api.WriteError(w, r, api.NotFound(api.MsgNoRoute, r.URL.Path))
+	})
+}

@@ -1,0 +1,106 @@
+// Package server assembles the hub's HTTP surface: every route in routes.go, and the
+// middleware every request passes through (request id, structured log, metrics, recovery).
+// Handlers live in the packages that own their data; this package only wires them.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/catalog"
+)
+
+// Config is what the server needs besides the database.
+type Config struct {
+	Version string
+	// AdminTokenSHA256 is the SHA-256 of the bearer token that may edit the catalogue; empty
+	// disables editing. Only the hash is kept in memory. (The access issue replaces this with
+	// agencies and API keys.)
+	AdminTokenSHA256 []byte
+}
+
+// New returns the hub's HTTP handler.
+func New(pool *pgxpool.Pool, cfg Config) http.Handler {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg, pool)
+	mux := http.NewServeMux()
+	routes(mux, pool, cfg, reg, catalog.NewStore(pool))
+	var h http.Handler = mux
+	h = m.instrument(h)
+	h = logRequests(h)
+	h = recoverPanics(h)
+	h = requestID(h)
+	return h
+}
+
+// requireAdmin lets through only callers with the admin bearer token.
+func requireAdmin(cfg Config, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(tok))
+		if !ok || len(cfg.AdminTokenSHA256) == 0 || subtle.ConstantTimeCompare(sum[:], cfg.AdminTokenSHA256) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hub"`)
+			api.WriteError(w, r, api.Errorf(http.StatusUnauthorized, "Unauthorized", api.MsgUnauthorized))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Health reports the database's state.
+type Health struct {
+	Status   string         `json:"status"`
+	Version  string         `json:"version"`
+	Database DatabaseHealth `json:"database"`
+}
+
+// DatabaseHealth is the database part of /health.
+type DatabaseHealth struct {
+	Status    string  `json:"status"`
+	LatencyMS float64 `json:"latencyMs"`
+	PostGIS   string  `json:"postgis,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Pool      struct {
+		Total    int32 `json:"total"`
+		Idle     int32 `json:"idle"`
+		Acquired int32 `json:"acquired"`
+		Max      int32 `json:"max"`
+	} `json:"pool"`
+}
+
+func handleHealth(pool *pgxpool.Pool, version string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := api.Query(r); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		h := Health{Status: "ok", Version: version}
+		st := pool.Stat()
+		h.Database.Pool.Total, h.Database.Pool.Idle = st.TotalConns(), st.IdleConns()
+		h.Database.Pool.Acquired, h.Database.Pool.Max = st.AcquiredConns(), st.MaxConns()
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := pool.QueryRow(ctx, `SELECT postgis_lib_version()`).Scan(&h.Database.PostGIS)
+		h.Database.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+		status := http.StatusOK
+		if err != nil {
+			h.Status, h.Database.Status = "unavailable", "down"
+			// The cause, not the URL: /health is public and the URL may hold credentials.
+			h.Database.Error = "database unreachable"
+			status = http.StatusServiceUnavailable
+		} else {
+			h.Database.Status = "up"
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		api.WriteJSON(w, status, h)
+	})
+}
