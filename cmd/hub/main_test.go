@@ -1,0 +1,129 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/haiduong/hub/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// build compiles the hub binary once per test into a temporary directory.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hub")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestVersion(t *testing.T) {
+	out, err := exec.Command(build(t), "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "hub ") {
+		t.Errorf("hub version: %q %v", out, err)
+	}
+}
+
+func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
+	bin := build(t)
+	// A port nothing listens on, and a database that does not exist.
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cases := map[string]string{
+		fmt.Sprintf("postgres://hub:s3cret@127.0.0.1:%d/hub", port): "connection refused",
+		testdb.WithDatabase(testdb.AdminURL(), "no_such_database_here"): `database "no_such_database_here" does not exist`,
+		"postgres://[::1:bad": "not a valid",
+	}
+	for url, want := range cases {
+		for _, cmd := range []string{"migrate", "serve"} {
+			c := exec.Command(bin, cmd, "--addr", "127.0.0.1:0")
+			if cmd == "migrate" {
+				c = exec.Command(bin, cmd)
+			}
+			c.Env = append(os.Environ(), "HUB_DATABASE_URL="+url)
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			err := c.Run()
+			msg := strings.TrimSpace(stderr.String())
+			if err == nil || strings.Count(msg, "\n") != 0 || !strings.Contains(msg, want) {
+				t.Errorf("hub %s with %s: err %v, stderr %q; want one line saying %q", cmd, url, err, msg, want)
+			}
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("hub %s printed the database password: %q", cmd, msg)
+			}
+			if !strings.Contains(msg, "127.0.0.1") && !strings.Contains(msg, "[::1:bad") {
+				t.Errorf("hub %s: the message does not say which URL failed: %q", cmd, msg)
+			}
+		}
+	}
+}
+
+func TestMigrateServeAndShutDownGracefully(t *testing.T) {
+	bin := build(t)
+	env := append(os.Environ(), "HUB_DATABASE_URL="+testdb.Empty(t))
+
+	// An unmigrated database is refused with the fix to apply.
+	c := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+	c.Env = env
+	if out, err := c.CombinedOutput(); err == nil || !strings.Contains(string(out), "hub migrate") {
+		t.Errorf("serve on an empty database: %v %s", err, out)
+	}
+	for i := 0; i < 2; i++ {
+		c := exec.Command(bin, "migrate")
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("migrate run %d: %v\n%s", i+1, err, out)
+		}
+	}
+
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	srv := exec.Command(bin, "serve", "--addr", addr)
+	srv.Env = env
+	stdout, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.Contains(line, "http://"+addr) {
+		t.Fatalf("serve printed %q (%v), want the address", line, err)
+	}
+	res, err := http.Get("http://" + addr + "/health")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("health: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("hub serve exited with %v after SIGTERM, want a clean exit", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("hub serve did not stop within 10 s of SIGTERM")
+	}
+}

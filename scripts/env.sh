@@ -1,0 +1,14 @@
+# Sourced by the make targets: puts Go on the PATH and checks its version.
+export PATH="$PATH:/usr/local/go/bin"
+if ! command -v go >/dev/null; then
+  echo "Go 1.26 or newer is needed: unpack https://go.dev/dl/ into /usr/local/go" >&2
+  exit 1
+fi
+# with_db URL NAME: URL with its database name replaced (URLs from postgres.sh end in /postgres?…).
+with_db() { echo "${1/\/postgres\?//$2?}"; }
+# ensure_db ADMIN_URL NAME: creates the database if it does not exist.
+ensure_db() {
+  if [ "$(psql -X -tA "$1" -c "SELECT 1 FROM pg_database WHERE datname = '$2'")" != 1 ]; then
+    psql -X -q "$1" -c "CREATE DATABASE \"$2\""
+  fi
+}
