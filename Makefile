@@ -9,4 +9,4 @@ test:
 	@scripts/test.sh
 
 build:
-	@. scripts/env.sh && go build -o bin/hub ./cmd/hub
+	@. scripts/env.sh && build_hub

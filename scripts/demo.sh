@@ -7,7 +7,7 @@ admin=$(scripts/postgres.sh)
 db=${HUB_DB_NAME:-hub}
 ensure_db "$admin" "$db"
 export HUB_DATABASE_URL=${HUB_DATABASE_URL:-$(with_db "$admin" "$db")}
-go build -o bin/hub ./cmd/hub
+build_hub
 bin/hub migrate
 addr=${HUB_ADDR:-127.0.0.1:8080}
 echo "Hub: http://$addr  (Ctrl-C to stop)"

@@ -12,3 +12,7 @@ ensure_db() {
     psql -X -q "$1" -c "CREATE DATABASE \"$2\""
   fi
 }
+# build_hub: bin/hub, stamped with the commit it was built from.
+build_hub() {
+  go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/hub ./cmd/hub
+}
