@@ -32,6 +32,7 @@ const usage = `hub — kho dữ liệu dùng chung Hải Dương (shared data hu
 Usage:
   hub serve   [--addr 127.0.0.1:8080] [--database-url URL]   serve HTTP until SIGINT/SIGTERM
   hub migrate [--database-url URL]                          apply the embedded SQL migrations
+  hub import  --collection ID [options] FILE                load a file into a collection (hub import -h)
   hub version                                               print the version
 
 Environment:
@@ -61,6 +62,8 @@ func run(args []string, stdout io.Writer) error {
 		return serve(ctx, rest, stdout)
 	case "migrate":
 		return migrate(ctx, rest, stdout)
+	case "import":
+		return importCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/ingest"
+	"github.com/haiduong/hub/layers"
+)
+
+const importUsage = `hub import --collection ID [--entry CATALOG_ID] [--title T] [--srs EPSG:N]
+           [--mode replace|append|upsert --key FIELD] [--fix-invalid]
+           [--layer NAME] [--encoding CP1258] FILE
+
+Loads FILE (GeoJSON, newline-delimited GeoJSON, Shapefile .shp or .zip, GeoPackage, CSV)
+into the collection ID. Either the whole file is imported, or nothing changes.
+`
+
+func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, dbURL := flags("import")
+	fs.Usage = func() { fmt.Fprint(os.Stderr, importUsage); fs.PrintDefaults() }
+	collection := fs.String("collection", "", "collection (layer) id, e.g. land-parcels")
+	entry := fs.String("entry", "", "catalogue entry the collection belongs to, e.g. dat-dai")
+	title := fs.String("title", "", "title of the collection (Vietnamese)")
+	srs := fs.String("srs", "", "coordinate system of the file when it does not say, or to override it (EPSG:N)")
+	mode := fs.String("mode", "replace", "replace, append or upsert")
+	key := fs.String("key", "", "field identifying a feature (upsert)")
+	fix := fs.Bool("fix-invalid", false, "repair invalid geometries with ST_MakeValid instead of refusing the file")
+	layer := fs.String("layer", "", "GeoPackage layer (default: the only one)")
+	encoding := fs.String("encoding", "", "Shapefile text encoding when there is no .cpg (default UTF-8)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *collection == "" {
+		fs.Usage()
+		return errors.New("give --collection and one FILE")
+	}
+	srid, err := parseSRS(*srs)
+	if err != nil {
+		return err
+	}
+	src, err := ingest.Open(fs.Arg(0), ingest.OpenOptions{Layer: *layer, Encoding: *encoding})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	pool, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := checkMigrated(ctx, pool); err != nil {
+		return err
+	}
+	opt := ingest.Options{
+		Collection: *collection, Mode: *mode, Key: *key, SRID: srid, FixInvalid: *fix,
+		Definition: layers.Layer{Title: *title, EntryID: *entry},
+	}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		bar := progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription("đang nhập (importing) "+fs.Arg(0)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("features"),
+			progressbar.OptionThrottle(200_000_000),
+			progressbar.OptionClearOnFinish())
+		opt.Progress = func(n int64) { _ = bar.Set64(n) }
+		defer bar.Finish()
+	}
+	rep, err := ingest.Import(ctx, pool, src, fs.Arg(0), opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, rep.String())
+	return nil
+}
+
+var srsPattern = regexp.MustCompile(`(?i)^(?:EPSG:)?(\d{4,6})$|/EPSG/0/(\d{4,6})$`)
+
+// parseSRS reads "EPSG:9209", "9209" or an OGC CRS URI.
+func parseSRS(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	m := srsPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("--srs %q: give an EPSG code such as EPSG:9209", s)
+	}
+	code := m[1] + m[2]
+	return strconv.Atoi(code)
+}

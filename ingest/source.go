@@ -1,0 +1,60 @@
+// Package ingest loads files into the warehouse: readers for GeoJSON (also newline-delimited),
+// Shapefile, GeoPackage and CSV turn features into WKB and JSON properties, which are COPYed
+// into a staging table, validated in SQL and swapped into the layer's table in one
+// transaction. A failed import leaves the layer exactly as it was.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Feature is one feature read from a file.
+type Feature struct {
+	N     int64  // 1-based position in the file, for messages
+	WKB   []byte // 2D WKB, nil when the feature has no geometry or a broken one
+	Props []byte // a JSON object
+	// Problem says why a feature could not be read (its geometry is then nil).
+	Problem string
+}
+
+// Source is a file being read.
+type Source interface {
+	// Read calls emit with batches of features until the input ends. A batch is emitted once
+	// and may be retained by emit.
+	Read(ctx context.Context, emit func([]Feature) error) error
+	// SRID is the file's coordinate system (0 when the file does not say), known once Read
+	// has returned.
+	SRID() int
+	// Keys lists property names in the file's order as far as it knows them.
+	Keys() []string
+	// Format names the format for reports ("GeoJSON", "Shapefile"…).
+	Format() string
+	Close() error
+}
+
+// OpenOptions tune how a file is read.
+type OpenOptions struct {
+	Layer    string // GeoPackage layer; empty for the only or every layer
+	Encoding string // Shapefile DBF encoding when there is no .cpg (default UTF-8)
+	// CSV columns; empty to detect lon/lat (or x/y, kinh_do/vi_do) or WKT columns.
+	LonColumn, LatColumn, WKTColumn string
+}
+
+const batchSize = 1000
+
+// Open opens path with the reader its extension calls for.
+func Open(path string, opt OpenOptions) (Source, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".geojson", ".json":
+		return openGeoJSON(path, false)
+	case ".ndjson", ".geojsonl", ".geojsons", ".geojsonseq", ".jsonl":
+		return openGeoJSON(path, true)
+	case ".dbf", ".shx", ".prj", ".cpg":
+		return nil, fmt.Errorf("%s: open the .shp file of the set, not its %s", path, ext)
+	}
+	return nil, fmt.Errorf("%s: unknown file type %q; use .geojson, .ndjson, .shp, .zip (Shapefile), .gpkg or .csv", path, ext)
+}

@@ -1,0 +1,366 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// checkCRS refuses coordinates that cannot be in the declared system: degrees declared as
+// VN-2000 metres, latitude/longitude in the wrong order, Northing given as X.
+func (im *importer) checkCRS(ctx context.Context) error {
+	var xmin, ymin, xmax, ymax *float64
+	var geographic, vn2000 bool
+	err := im.tx.QueryRow(ctx, `
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
+       (SELECT srtext LIKE 'GEOGCS%' FROM spatial_ref_sys WHERE srid = $1),
+       (SELECT srtext LIKE '%VN-2000%' OR srtext LIKE '%Vietnam_2000%' FROM spatial_ref_sys WHERE srid = $1)
+FROM (SELECT ST_Extent(geom) AS e FROM hub_stage) s`, im.srcSRID).Scan(&xmin, &ymin, &xmax, &ymax, &geographic, &vn2000)
+	if err != nil {
+		return err
+	}
+	if xmin == nil {
+		return nil // no geometry at all: validation reports each feature
+	}
+	refuse := func(format string, args ...any) error {
+		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: fmt.Sprintf(format, args...)}}}
+	}
+	ext := fmt.Sprintf("(%.6g %.6g, %.6g %.6g)", *xmin, *ymin, *xmax, *ymax)
+	inVietnam := func(lonMin, latMin, lonMax, latMax float64) bool {
+		return lonMin >= 100 && lonMax <= 118 && latMin >= 6 && latMax <= 25
+	}
+	if geographic {
+		if *xmin < -180 || *xmax > 180 || *ymin < -90 || *ymax > 90 {
+			if *ymin >= -180 && *ymax <= 180 && *xmin >= -90 && *xmax <= 90 {
+				return refuse("coordinates %s are latitude, longitude: EPSG:%d files must give longitude first (GeoJSON always does) — swap the axes", ext, im.srcSRID)
+			}
+			return refuse("coordinates %s are outside longitude/latitude ranges, so they are not in EPSG:%d; if they are metres (e.g. VN-2000), give --srs EPSG:9209", ext, im.srcSRID)
+		}
+		if inVietnam(*ymin, *xmin, *ymax, *xmax) && !inVietnam(*xmin, *ymin, *xmax, *ymax) {
+			return refuse("coordinates %s look like latitude, longitude of Viet Nam: EPSG:%d files must give longitude first — swap the axes", ext, im.srcSRID)
+		}
+		return nil
+	}
+	if *xmin >= -180 && *xmax <= 180 && *ymin >= -90 && *ymax <= 90 {
+		return refuse("coordinates %s look like degrees of longitude/latitude, not metres of EPSG:%d; give --srs EPSG:4326 or fix the file's coordinate system", ext, im.srcSRID)
+	}
+	if !vn2000 {
+		return nil
+	}
+	// VN-2000 data must fall in Viet Nam once transformed; if it does only with the axes
+	// swapped, the file gives Northing first (surveyors call Northing "X").
+	var lon0, lat0, lon1, lat1, slon0, slat0, slon1, slat1 float64
+	err = im.tx.QueryRow(ctx, `
+SELECT ST_XMin(a), ST_YMin(a), ST_XMax(a), ST_YMax(a), ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+FROM (SELECT ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, $5), 4326) a,
+             ST_Transform(ST_MakeEnvelope($2, $1, $4, $3, $5), 4326) b) s`,
+		*xmin, *ymin, *xmax, *ymax, im.srcSRID).Scan(&lon0, &lat0, &lon1, &lat1, &slon0, &slat0, &slon1, &slat1)
+	if err != nil {
+		return refuse("coordinates %s cannot be transformed from EPSG:%d: %v", ext, im.srcSRID, err)
+	}
+	if inVietnam(lon0, lat0, lon1, lat1) {
+		return nil
+	}
+	if inVietnam(slon0, slat0, slon1, slat1) {
+		return refuse("coordinates %s give Northing before Easting: in EPSG:%d the first coordinate is the Easting (the surveyors' Y) — swap the axes", ext, im.srcSRID)
+	}
+	return refuse("coordinates %s fall outside Viet Nam in EPSG:%d (%.3f %.3f, %.3f %.3f in WGS 84): check the zone or give the right --srs", ext, im.srcSRID, lon0, lat0, lon1, lat1)
+}
+
+// sqlType is the column type of a field type.
+func sqlType(t string) string {
+	switch t {
+	case "integer":
+		return "bigint"
+	case "number":
+		return "double precision"
+	case "boolean":
+		return "boolean"
+	case "date":
+		return "date"
+	case "datetime":
+		return "timestamptz"
+	case "json":
+		return "jsonb"
+	}
+	return "text"
+}
+
+// valueExpr converts the property bound at $arg to a field's type.
+func valueExpr(t string, arg int) string {
+	if t == "json" {
+		return fmt.Sprintf("(props -> $%d)", arg)
+	}
+	e := fmt.Sprintf("(props ->> $%d)", arg)
+	if t == "string" {
+		return e
+	}
+	return fmt.Sprintf("NULLIF(%s, '')::%s", e, sqlType(t))
+}
+
+// typePattern is what the text of a value of type t must look like to convert.
+var typePattern = map[string]string{
+	"integer":  `^\s*-?[0-9]{1,18}\s*$`,
+	"number":   `^\s*-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$`,
+	"boolean":  `^(true|false|t|f|yes|no|y|n|1|0)$`,
+	"date":     `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`,
+	"datetime": `^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$`,
+}
+
+// sourceKey is the property key that fills column col.
+func (im *importer) sourceKey(col string) string {
+	for k, c := range im.columns {
+		if c == col && k != col {
+			return k
+		}
+	}
+	return col
+}
+
+// validate runs every check on the staged features in SQL and refuses the import with the
+// first problems and their count when any fails.
+func (im *importer) validate(ctx context.Context) error {
+	var parts []string
+	args := []any{}
+	arg := func(v any) int { args = append(args, v); return len(args) }
+
+	parts = append(parts, `SELECT n, NULL::text AS field, 'no geometry' AS reason FROM hub_stage WHERE geom IS NULL AND NOT bad`)
+	parts = append(parts, `SELECT n, NULL, 'empty geometry' FROM hub_stage WHERE ST_IsEmpty(geom)`)
+	if !im.opt.FixInvalid {
+		parts = append(parts, `SELECT n, NULL, 'invalid geometry: ' || ST_IsValidReason(geom) || ' (use --fix-invalid to repair)' FROM hub_stage WHERE geom IS NOT NULL AND NOT ST_IsValid(geom)`)
+	}
+	inferred, err := im.inferTypes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range im.target.Fields {
+		key := im.sourceKey(f.Name)
+		it, seen := inferred[key]
+		needsType := seen && !compatible(it, f.Type) && typePattern[f.Type] != ""
+		if !f.Required && f.CodeList == "" && !needsType {
+			continue
+		}
+		k := arg(key)
+		fname := arg(f.Name)
+		if f.Required {
+			parts = append(parts, fmt.Sprintf(`SELECT n, $%d, 'required value is missing' FROM hub_stage WHERE COALESCE(props ->> $%d, '') = ''`, fname, k))
+		}
+		if f.CodeList != "" {
+			l := arg(f.CodeList)
+			parts = append(parts, fmt.Sprintf(`SELECT n, $%[1]d, format('code %%L is not in the %%s code list', props ->> $%[2]d, $%[3]d::text)
+FROM hub_stage WHERE COALESCE(props ->> $%[2]d, '') <> ''
+  AND NOT EXISTS (SELECT FROM code_lists c WHERE c.list = $%[3]d AND c.code = props ->> $%[2]d)`, fname, k, l))
+		}
+		if needsType {
+			if pat := typePattern[f.Type]; pat != "" {
+				p := arg(pat)
+				parts = append(parts, fmt.Sprintf(`SELECT n, $%[1]d, format('value %%s is not of type %%s', props -> $%[2]d, '%[4]s')
+FROM hub_stage WHERE COALESCE(props ->> $%[2]d, '') <> '' AND NOT (lower(props ->> $%[2]d) ~ $%[3]d)`, fname, k, p, f.Type))
+			}
+		}
+	}
+	if im.rep.Mode == "upsert" {
+		k := arg(im.sourceKey(im.opt.Key))
+		fname := arg(im.opt.Key)
+		parts = append(parts, fmt.Sprintf(`SELECT n, $%[2]d, 'the upsert key is missing' FROM hub_stage WHERE COALESCE(props ->> $%[1]d, '') = ''`, k, fname))
+		parts = append(parts, fmt.Sprintf(`SELECT n, $%[2]d, format('key %%s repeats feature %%s', v, first) FROM (
+  SELECT n, props ->> $%[1]d AS v, min(n) OVER (PARTITION BY props ->> $%[1]d) AS first FROM hub_stage) d
+WHERE v IS NOT NULL AND n <> first`, k, fname))
+	}
+	sql := `WITH p AS (` + strings.Join(parts, "\nUNION ALL\n") + `)
+SELECT n, COALESCE(field, ''), reason, count(*) OVER () FROM p ORDER BY n, field LIMIT ` + fmt.Sprint(maxProblems)
+	rows, err := im.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	var sqlCount int64
+	for rows.Next() {
+		var p Problem
+		if err := rows.Scan(&p.Feature, &p.Field, &p.Reason, &sqlCount); err != nil {
+			return err
+		}
+		im.problems = append(im.problems, p)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	total := im.nProbs + sqlCount
+	if total > 0 {
+		slices.SortStableFunc(im.problems, func(a, b Problem) int { return int(a.Feature - b.Feature) })
+		if len(im.problems) > maxProblems {
+			im.problems = im.problems[:maxProblems]
+		}
+		return &ValidationError{Source: im.rep.Source, Problems: im.problems, Count: total}
+	}
+	if im.opt.FixInvalid {
+		return im.repair(ctx)
+	}
+	return nil
+}
+
+// compatible reports whether values inferred as type from always convert to type to.
+func compatible(from, to string) bool {
+	return from == to || to == "string" || to == "json" ||
+		to == "number" && from == "integer" || to == "datetime" && from == "date"
+}
+
+// repair makes invalid geometries valid, keeping only parts of the layer's dimension, and
+// notes what it changed.
+func (im *importer) repair(ctx context.Context) error {
+	dim := map[string]int{"point": 1, "line": 2, "polygon": 3}[family(im.target.GeomType)]
+	rows, err := im.tx.Query(ctx, `
+UPDATE hub_stage SET geom = ST_CollectionExtract(ST_MakeValid(geom), $1)
+WHERE geom IS NOT NULL AND NOT ST_IsValid(geom)
+RETURNING n, ST_IsEmpty(geom)`, dim)
+	if err != nil {
+		return fmt.Errorf("repair: %w", err)
+	}
+	var fixed []int64
+	var collapsed []Problem
+	for rows.Next() {
+		var n int64
+		var empty bool
+		if err := rows.Scan(&n, &empty); err != nil {
+			return err
+		}
+		fixed = append(fixed, n)
+		if empty {
+			collapsed = append(collapsed, Problem{Feature: n, Reason: "the geometry collapses to nothing when repaired"})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(collapsed) > 0 {
+		return &ValidationError{Source: im.rep.Source, Problems: collapsed[:min(len(collapsed), maxProblems)], Count: int64(len(collapsed))}
+	}
+	slices.Sort(fixed)
+	im.rep.Invalid, im.rep.RepairedN = int64(len(fixed)), int64(len(fixed))
+	for _, n := range fixed[:min(len(fixed), maxProblems)] {
+		im.rep.Repaired = append(im.rep.Repaired, Problem{Feature: n, Reason: "made valid with ST_MakeValid"})
+	}
+	return nil
+}
+
+// geomExpr turns a staged geometry into the layer's SRID and type.
+func (im *importer) geomExpr() string {
+	g := fmt.Sprintf("ST_SetSRID(geom, %d)", im.srcSRID)
+	if im.srcSRID != im.target.SRID {
+		g = fmt.Sprintf("ST_Transform(%s, %d)", g, im.target.SRID)
+	}
+	if strings.HasPrefix(im.target.GeomType, "Multi") {
+		g = "ST_Multi(" + g + ")"
+	}
+	return g
+}
+
+// apply writes the staged features into the layer's table according to the mode.
+func (im *importer) apply(ctx context.Context) error {
+	t := im.target
+	if err := saveLayer(ctx, im.tx, t, im.opt.Category); err != nil {
+		return err
+	}
+	tbl := pgx.Identifier{"data", t.Table}.Sanitize()
+	cols := []string{pgx.Identifier{"geom"}.Sanitize()}
+	exprs := []string{im.geomExpr()}
+	var args []any
+	var defs []string
+	for _, f := range t.Fields {
+		args = append(args, im.sourceKey(f.Name))
+		col := pgx.Identifier{f.Name}.Sanitize()
+		cols = append(cols, col)
+		exprs = append(exprs, valueExpr(f.Type, len(args)))
+		defs = append(defs, col+" "+sqlType(f.Type))
+	}
+	geomType := fmt.Sprintf("geometry(%s, %d)", t.GeomType, t.SRID)
+	if im.existing == nil || im.rep.Mode == "replace" {
+		return im.replace(ctx, tbl, geomType, defs, cols, exprs, args)
+	}
+	for _, d := range defs {
+		if _, err := im.tx.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN IF NOT EXISTS `+d); err != nil {
+			return fmt.Errorf("add field: %w", err)
+		}
+	}
+	insert := `INSERT INTO ` + tbl + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM hub_stage ORDER BY n`
+	if im.rep.Mode == "upsert" {
+		key := pgx.Identifier{im.opt.Key}.Sanitize()
+		idx := pgx.Identifier{shorten(t.Table+"_"+im.opt.Key, "_key")}.Sanitize()
+		if _, err := im.tx.Exec(ctx, `CREATE UNIQUE INDEX IF NOT EXISTS `+idx+` ON `+tbl+` (`+key+`)`); err != nil {
+			return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Field: im.opt.Key,
+				Reason: "the layer already holds repeated values of this key, so it cannot be an upsert key: " + err.Error()}}}
+		}
+		var sets []string
+		for _, c := range cols {
+			sets = append(sets, c+" = EXCLUDED."+c)
+		}
+		insert += ` ON CONFLICT (` + key + `) DO UPDATE SET ` + strings.Join(sets, ", ")
+	}
+	err := im.tx.QueryRow(ctx, `WITH w AS (`+insert+` RETURNING (xmax = 0) AS inserted)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w`, args...).Scan(&im.rep.Inserted, &im.rep.Updated)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// replace builds the new table beside the old one and swaps it in, so that readers of the
+// layer see the old data until the import commits and never wait during the load.
+func (im *importer) replace(ctx context.Context, tbl, geomType string, defs, cols, exprs []string, args []any) error {
+	t := im.target
+	next := t.Table + "__new"
+	nextTbl := pgx.Identifier{"data", next}.Sanitize()
+	stmts := []string{
+		`DROP TABLE IF EXISTS ` + nextTbl,
+		`CREATE TABLE ` + nextTbl + ` (fid bigint GENERATED BY DEFAULT AS IDENTITY, geom ` + geomType + ` NOT NULL` +
+			prefixed(", ", defs) + `)`,
+	}
+	for _, s := range stmts {
+		if _, err := im.tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("create table for %s: %w", t.ID, err)
+		}
+	}
+	tag, err := im.tx.Exec(ctx, `INSERT INTO `+nextTbl+` (fid, `+strings.Join(cols, ", ")+`) SELECT n, `+strings.Join(exprs, ", ")+` FROM hub_stage ORDER BY n`, args...)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", t.ID, err)
+	}
+	im.rep.Inserted = tag.RowsAffected()
+	id := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	stmts = []string{
+		`SELECT setval(pg_get_serial_sequence('` + strings.ReplaceAll(nextTbl, "'", "''") + `', 'fid'), (SELECT max(fid) FROM ` + nextTbl + `))`,
+		`ALTER TABLE ` + nextTbl + ` ADD CONSTRAINT ` + id(next+"_pkey") + ` PRIMARY KEY (fid)`,
+		`CREATE INDEX ` + id(next+"_geom") + ` ON ` + nextTbl + ` USING gist (geom)`,
+		`DROP TABLE IF EXISTS ` + tbl,
+		`ALTER TABLE ` + nextTbl + ` RENAME TO ` + id(t.Table),
+		`ALTER INDEX data.` + id(next+"_pkey") + ` RENAME TO ` + id(t.Table+"_pkey"),
+		`ALTER INDEX data.` + id(next+"_geom") + ` RENAME TO ` + id(t.Table+"_geom"),
+		`ALTER SEQUENCE data.` + id(next+"_fid_seq") + ` RENAME TO ` + id(t.Table+"_fid_seq"),
+		`ANALYZE ` + tbl,
+	}
+	if im.opt.Key != "" {
+		stmts = append(stmts, `CREATE UNIQUE INDEX `+id(shorten(t.Table+"_"+im.opt.Key, "_key"))+` ON `+tbl+` (`+id(im.opt.Key)+`)`)
+	}
+	for _, s := range stmts {
+		if _, err := im.tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("swap in %s: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+func prefixed(sep string, parts []string) string {
+	if len(parts) == 0 {
+		return ""
+	}
+	return sep + strings.Join(parts, sep)
+}
+
+// shorten keeps an identifier with its suffix within PostgreSQL's 63 bytes.
+func shorten(base, suffix string) string {
+	if len(base)+len(suffix) > 63 {
+		base = base[:63-len(suffix)]
+	}
+	return base + suffix
+}

@@ -1,0 +1,120 @@
+package layers
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Channel is the NOTIFY channel on which layer changes are announced.
+const Channel = "hub_layers"
+
+// Registry holds the current layer definitions. It is safe for concurrent use.
+type Registry struct {
+	pool *pgxpool.Pool
+
+	mu      sync.RWMutex
+	layers  map[string]*Layer
+	changed chan struct{} // closed and replaced at every reload
+}
+
+// Load reads every layer definition from the database.
+func Load(ctx context.Context, pool *pgxpool.Pool) (*Registry, error) {
+	r := &Registry{pool: pool, changed: make(chan struct{})}
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reload reads the definitions again.
+func (r *Registry) Reload(ctx context.Context) error {
+	m, err := loadAll(ctx, r.pool)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.layers = m
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	return nil
+}
+
+// Get returns the layer with the given id. The Layer must not be modified.
+func (r *Registry) Get(id string) (*Layer, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	l, ok := r.layers[id]
+	return l, ok
+}
+
+// List returns every layer, ordered by id.
+func (r *Registry) List() []*Layer {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Layer, 0, len(r.layers))
+	for _, id := range sortedIDs(r.layers) {
+		out = append(out, r.layers[id])
+	}
+	return out
+}
+
+// Changed returns a channel that is closed at the next reload: what caches wait on.
+func (r *Registry) Changed() <-chan struct{} {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.changed
+}
+
+// Listen keeps the registry current until ctx ends: it LISTENs for layer changes on a
+// connection of its own and reloads on each notification. When the connection drops it
+// reconnects and reloads, since notifications sent meanwhile are lost.
+func (r *Registry) Listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		slog.Warn("layer registry: listening stopped; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (r *Registry) listenOnce(ctx context.Context) error {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A LISTENing connection must not go back to the pool for other work.
+	pc := conn.Hijack()
+	defer pc.Close(context.Background())
+	if _, err := pc.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return err
+	}
+	// Changes may have happened before LISTEN took effect.
+	if err := r.Reload(ctx); err != nil {
+		return err
+	}
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		// PostgreSQL delivers one notification per layer per transaction (identical payloads
+		// are folded), so an import costs one reload.
+		if err := r.Reload(ctx); err != nil {
+			return err
+		}
+		slog.Debug("layer registry reloaded", "layer", n.Payload)
+	}
+}
