@@ -62,21 +62,21 @@ type Report struct {
 	Source       string           `json:"source"`
 	Format       string           `json:"format"`
 	Mode         string           `json:"mode"`
-	CRS          string           `json:"crs"`         // of the file
-	StorageCRS   string           `json:"storageCrs"`  // of the layer
-	Features     int64            `json:"features"`    // read from the file
-	Inserted     int64            `json:"inserted"`    // new rows
-	Updated      int64            `json:"updated"`     // rows replaced by key (upsert)
-	Total        int64            `json:"total"`       // features in the layer afterwards
-	Invalid      int64            `json:"invalid"`     // invalid geometries found
-	Repaired     []Problem        `json:"repaired"`    // first repaired geometries, with the reason
+	CRS          string           `json:"crs"`        // of the file
+	StorageCRS   string           `json:"storageCrs"` // of the layer
+	Features     int64            `json:"features"`   // read from the file
+	Inserted     int64            `json:"inserted"`   // new rows
+	Updated      int64            `json:"updated"`    // rows replaced by key (upsert)
+	Total        int64            `json:"total"`      // features in the layer afterwards
+	Invalid      int64            `json:"invalid"`    // invalid geometries found
+	Repaired     []Problem        `json:"repaired"`   // first repaired geometries, with the reason
 	RepairedN    int64            `json:"repairedCount"`
 	NullRequired map[string]int64 `json:"nullRequired"` // per required field (zero when accepted)
 	Nulls        map[string]int64 `json:"nulls"`        // empty values per field
 	GeometryType string           `json:"geometryType"`
-	Extent       []float64        `json:"extent"`       // in the storage CRS
-	ExtentWGS84  []float64        `json:"extentWgs84"`  // lon/lat
-	Checksum     string           `json:"checksum"`     // sha256 of the file
+	Extent       []float64        `json:"extent"`      // in the storage CRS
+	ExtentWGS84  []float64        `json:"extentWgs84"` // lon/lat
+	Checksum     string           `json:"checksum"`    // sha256 of the file
 	Started      time.Time        `json:"started"`
 	DurationMS   int64            `json:"durationMs"`
 	Notes        []string         `json:"notes,omitempty"`

@@ -14,8 +14,9 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed *.sql
 // Files are the SQL migrations, in version order.
+//
+//go:embed *.sql
 var Files embed.FS
 
 // Result is one migration that Up applied.

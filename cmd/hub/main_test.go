@@ -45,7 +45,7 @@ func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cases := map[string]string{
-		fmt.Sprintf("postgres://hub:s3cret@127.0.0.1:%d/hub", port): "connection refused",
+		fmt.Sprintf("postgres://hub:s3cret@127.0.0.1:%d/hub", port):     "connection refused",
 		testdb.WithDatabase(testdb.AdminURL(), "no_such_database_here"): `database "no_such_database_here" does not exist`,
 		"postgres://[::1:bad": "not a valid",
 	}
