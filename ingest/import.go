@@ -264,10 +264,8 @@ func (im *importer) plan(ctx context.Context) error {
 	if err != nil {
 		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: err.Error()}}}
 	}
-	if im.existing == nil || im.rep.Mode == "replace" && len(im.opt.Definition.Fields) == 0 && im.existing.GeomType != fileType && family(im.existing.GeomType) != family(fileType) {
-		if im.existing != nil {
-			im.rep.Notes = append(im.rep.Notes, fmt.Sprintf("geometry type changed from %s to %s", im.existing.GeomType, fileType))
-		}
+	// A layer keeps its geometry type: a file of another type is a mistake, not a redefinition.
+	if im.existing == nil || t.GeomType == "" {
 		t.GeomType = fileType
 	}
 	if family(t.GeomType) != family(fileType) && fileType != "" {
@@ -288,19 +286,6 @@ func (im *importer) plan(ctx context.Context) error {
 		known[f.Name] = true
 	}
 	order := keyOrder(im.src.Keys(), inferred)
-	if im.rep.Mode == "replace" && im.existing != nil && len(im.opt.Definition.Fields) == 0 {
-		// The file defines the layer's fields; metadata of fields that stay is kept.
-		var kept []layers.Field
-		for _, f := range t.Fields {
-			if _, ok := inferred[f.Name]; ok {
-				kept = append(kept, f)
-			}
-		}
-		t.Fields, known = kept, map[string]bool{}
-		for _, f := range kept {
-			known[f.Name] = true
-		}
-	}
 	for _, k := range order {
 		col := columnName(k)
 		im.columns[k] = col
@@ -309,11 +294,9 @@ func (im *importer) plan(ctx context.Context) error {
 			known[col] = true
 		}
 	}
-	redefine := im.rep.Mode == "replace" && len(im.opt.Definition.Fields) == 0
+	// Known fields keep their registered type (values that do not fit are refused); a field
+	// is never dropped by an import, so a file lacking a required field fails validation.
 	for i := range t.Fields {
-		if ty, ok := inferred[t.Fields[i].Name]; ok && redefine {
-			t.Fields[i].Type = ty
-		}
 		if t.Fields[i].Type == "" {
 			t.Fields[i].Type = "string"
 			if ty, ok := inferred[t.Fields[i].Name]; ok {
