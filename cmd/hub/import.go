@@ -15,6 +15,7 @@ import (
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/ingest"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/sample"
 )
 
 const importUsage = `hub import --collection ID [--entry CATALOG_ID] [--title T] [--srs EPSG:N]
@@ -98,4 +99,23 @@ func parseSRS(s string) (int, error) {
 	}
 	code := m[1] + m[2]
 	return strconv.Atoi(code)
+}
+
+func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, dbURL := flags("sample")
+	parcels := fs.Int("parcels", sample.DefaultParcels, "land parcels to generate")
+	seed := fs.Int64("seed", 1, "seed: the same seed gives the same data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := checkMigrated(ctx, pool); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, seed %d)\n", *parcels, *seed)
+	return sample.Build(ctx, pool, sample.Options{Parcels: *parcels, Seed: *seed, Log: stdout})
 }

@@ -33,6 +33,7 @@ Usage:
   hub serve   [--addr 127.0.0.1:8080] [--database-url URL]   serve HTTP until SIGINT/SIGTERM
   hub migrate [--database-url URL]                          apply the embedded SQL migrations
   hub import  --collection ID [options] FILE                load a file into a collection (hub import -h)
+  hub sample  [--parcels N] [--seed S]                     build the demo warehouse (real + generated layers)
   hub version                                               print the version
 
 Environment:
@@ -64,6 +65,8 @@ func run(args []string, stdout io.Writer) error {
 		return migrate(ctx, rest, stdout)
 	case "import":
 		return importCmd(ctx, rest, stdout)
+	case "sample":
+		return sampleCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil
