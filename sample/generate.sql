@@ -52,6 +52,10 @@ RETURN (SELECT array_agg(c ORDER BY o) FROM (SELECT o, sum(x) OVER (ORDER BY o) 
 CREATE FUNCTION sample_work.pick(r float8, vals text[], weights float8[]) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN vals[least(width_bucket(r, sample_work.cumsum(weights)) + 1, cardinality(vals))];
 -- +step
+-- Chainage as surveyors write it: whole metres as Km+m ("Km12+350").
+CREATE FUNCTION sample_work.km(m float8) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'Km' || (round(m)::bigint / 1000) || '+' || lpad((round(m)::bigint % 1000)::text, 3, '0');
+-- +step
 CREATE TABLE sample_work.communes AS
 SELECT fid, code, name, district, district_code,
        name LIKE 'Phường%' OR name LIKE 'Thị trấn%' AS urban,
@@ -227,9 +231,8 @@ FROM (
 -- +step
 CREATE TABLE sample_work.roads AS
 SELECT road_no, name, road_class, technical_grade, surface, width_m, source,
-       start_m, start_m + len AS end_m,
-       'Km' || floor(start_m / 1000)::int || '+' || lpad(round(start_m::numeric % 1000)::int::text, 3, '0') AS km_start,
-       'Km' || floor((start_m + len) / 1000)::int || '+' || lpad(round((start_m + len)::numeric % 1000)::int::text, 3, '0') AS km_end,
+       start_m, round((start_m + len)::numeric, 1) AS end_m,
+       sample_work.km(start_m) AS km_start, sample_work.km(start_m + len) AS km_end,
        round(len::numeric, 1) AS length_m, g
 FROM (SELECT r.*, ST_Length(g) AS len,
              round(COALESCE(sum(ST_Length(g)) OVER (PARTITION BY road_no ORDER BY ST_XMin(g), k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::numeric, 0)::float8 AS start_m
@@ -241,8 +244,7 @@ CREATE TABLE sample_work.bridges AS
 SELECT CASE WHEN w.waterway IN ('river', 'canal') THEN 'Cầu ' ELSE 'Cống ' END
            || COALESCE(w.name, r.road_no || ' Km' || floor(m / 1000)::int) AS name,
        CASE WHEN w.waterway IN ('river', 'canal') THEN 'Cầu' ELSE 'Cống' END AS kind,
-       r.road_no, round(m::numeric, 1) AS chainage_m,
-       'Km' || floor(m / 1000)::int || '+' || lpad(round(m::numeric % 1000)::int::text, 3, '0') AS chainage,
+       r.road_no, round(m) AS chainage_m, sample_work.km(m) AS chainage,
        CASE WHEN w.waterway = 'river' THEN (ARRAY[30, 25, 18])[1 + floor(sample_work.rnd(hashtext(r.road_no || m::text), :seed + 60) * 3)::int]
             WHEN w.waterway = 'canal' THEN 18 ELSE 10 END AS load_limit_t,
        (1965 + floor(sample_work.rnd(hashtext(r.road_no || m::text), :seed + 61) * 58))::int AS year_built,

@@ -105,6 +105,7 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, dbURL := flags("sample")
 	parcels := fs.Int("parcels", sample.DefaultParcels, "land parcels to generate")
 	seed := fs.Int64("seed", 1, "seed: the same seed gives the same data")
+	ifMissing := fs.Bool("if-missing", false, "do nothing when the sample is already loaded (make demo)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,6 +116,16 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	defer pool.Close()
 	if err := checkMigrated(ctx, pool); err != nil {
 		return err
+	}
+	if *ifMissing {
+		var loaded bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM layers WHERE id = 'land-parcels')`).Scan(&loaded); err != nil {
+			return err
+		}
+		if loaded {
+			fmt.Fprintln(stdout, "the sample warehouse is already loaded (hub sample rebuilds it)")
+			return nil
+		}
 	}
 	fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, seed %d)\n", *parcels, *seed)
 	return sample.Build(ctx, pool, sample.Options{Parcels: *parcels, Seed: *seed, Log: stdout})
