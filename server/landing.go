@@ -35,6 +35,7 @@ func handleLanding() http.Handler {
 				{Href: base + "/", Rel: "self", Type: "application/json", Title: "Trang này — this document"},
 				{Href: base + "/?f=html", Rel: "alternate", Type: "text/html", Title: "Trang này dạng HTML — this document as HTML"},
 				{Href: base + "/catalog", Rel: "data", Type: "application/json", Title: "Danh mục cơ sở dữ liệu dùng chung — shared-database catalogue"},
+				{Href: base + "/layers", Rel: "related", Type: "application/json", Title: "Lớp dữ liệu không gian — spatial layers"},
 				{Href: base + "/agencies", Rel: "related", Type: "application/json", Title: "Cơ quan quản lý — owner agencies"},
 				{Href: base + "/health", Rel: "status", Type: "application/json", Title: "Tình trạng hệ thống — health"},
 				{Href: base + "/metrics", Rel: "monitor", Type: "text/plain", Title: "Số liệu vận hành (Prometheus) — metrics"},

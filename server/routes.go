@@ -9,14 +9,16 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
+	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/spatial"
 	"github.com/haiduong/hub/web"
 )
 
 // routes lists the hub's whole HTTP surface.
-func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, reg *prometheus.Registry, cat *catalog.Store) {
+func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometheus.Registry, cat *catalog.Store, reg *layers.Registry) {
 	mux.Handle("GET /{$}", handleLanding())
 	mux.Handle("GET /health", handleHealth(pool, cfg.Version))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("GET /static/", web.Static())
 
 	mux.Handle("GET /catalog", catalog.HandleList(cat))
@@ -24,6 +26,9 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, reg *prometheus.
 	mux.Handle("GET /catalog/{id}", catalog.HandleGet(cat))
 	mux.Handle("PATCH /catalog/{id}", requireAdmin(cfg, catalog.HandlePatch(cat)))
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
+
+	mux.Handle("GET /layers", spatial.HandleLayers(reg))
+	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))
 
 	mux.Handle("/", handleNoRoute(mux))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
+	"github.com/haiduong/hub/layers"
 )
 
 // Config is what the server needs besides the database.
@@ -27,12 +28,12 @@ type Config struct {
 	AdminTokenSHA256 []byte
 }
 
-// New returns the hub's HTTP handler.
-func New(pool *pgxpool.Pool, cfg Config) http.Handler {
-	reg := prometheus.NewRegistry()
-	m := newMetrics(reg, pool)
+// New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).
+func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
+	metricsReg := prometheus.NewRegistry()
+	m := newMetrics(metricsReg, pool)
 	mux := http.NewServeMux()
-	routes(mux, pool, cfg, reg, catalog.NewStore(pool))
+	routes(mux, pool, cfg, metricsReg, catalog.NewStore(pool), reg)
 	var h http.Handler = mux
 	h = m.instrument(h)
 	h = logRequests(h)

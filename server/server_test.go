@@ -10,12 +10,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/ingest"
 	"github.com/haiduong/hub/internal/testdb"
+	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/server"
 )
 
@@ -26,7 +31,15 @@ const adminToken = "test-admin-token"
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	sum := sha256.Sum256([]byte(adminToken))
-	srv := httptest.NewServer(server.New(testdb.Pool(t), server.Config{Version: "test", AdminTokenSHA256: sum[:]}))
+	pool := testdb.Pool(t)
+	reg, err := layers.Load(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go reg.Listen(ctx)
+	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test", AdminTokenSHA256: sum[:]}))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -306,7 +319,11 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	srv := httptest.NewServer(server.New(pool, server.Config{Version: "test"}))
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test"}))
 	defer srv.Close()
 
 	r := get(t, srv.URL+"/health")
@@ -336,5 +353,50 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 	// The server stays up and says so cleanly.
 	if r := get(t, srv.URL+"/catalog"); r.status != 500 || !strings.Contains(string(r.body), "ServerError") {
 		t.Errorf("catalogue without a database: %d %s", r.status, r.body)
+	}
+}
+
+// A layer imported while the hub runs is served at once, with its quality report.
+func TestNewLayerServedWithoutRestart(t *testing.T) {
+	srv := newServer(t)
+	if r := get(t, srv.URL+"/layers/temples"); r.status != 404 {
+		t.Fatalf("before import: %d", r.status)
+	}
+	path := filepath.Join(t.TempDir(), "temples.geojson")
+	content := `{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"ten": "Đền Kiếp Bạc"}, "geometry": {"type": "Point", "coordinates": [106.4412, 21.1306]}}]}`
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := ingest.Open(path, ingest.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	pool := testdb.Pool(t)
+	if _, err := ingest.Import(context.Background(), pool, src, path, ingest.Options{Collection: "temples"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := get(t, srv.URL+"/layers/temples")
+		if r.status == 200 {
+			var l struct {
+				DataVersion   int64 `json:"dataVersion"`
+				FeatureCount  int64 `json:"featureCount"`
+				QualityReport struct {
+					Features int64  `json:"features"`
+					Checksum string `json:"checksum"`
+				} `json:"qualityReport"`
+			}
+			if err := json.Unmarshal(r.body, &l); err != nil || l.DataVersion != 1 || l.FeatureCount != 1 ||
+				l.QualityReport.Features != 1 || !strings.HasPrefix(l.QualityReport.Checksum, "sha256:") {
+				t.Errorf("layer: %s", r.body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running hub did not serve the new layer within 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/migrations"
 	"github.com/haiduong/hub/server"
 )
@@ -138,9 +139,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		sum := sha256.Sum256([]byte(tok))
 		cfg.AdminTokenSHA256 = sum[:]
 	}
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		return err
+	}
+	go reg.Listen(ctx) // every hub process follows imports made by any other
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           server.New(pool, cfg),
+		Handler:           server.New(pool, reg, cfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
