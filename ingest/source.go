@@ -41,6 +41,9 @@ type OpenOptions struct {
 	Encoding string // Shapefile DBF encoding when there is no .cpg (default UTF-8)
 	// CSV columns; empty to detect lon/lat (or x/y, kinh_do/vi_do) or WKT columns.
 	LonColumn, LatColumn, WKTColumn string
+	// SRID is the coordinate system the user gave (--srs): a reader then does not need to
+	// recognise the file's own, which may be one no EPSG code describes.
+	SRID int
 }
 
 const batchSize = 1000
@@ -53,6 +56,12 @@ func Open(path string, opt OpenOptions) (Source, error) {
 		return openGeoJSON(path, false)
 	case ".ndjson", ".geojsonl", ".geojsons", ".geojsonseq", ".jsonl":
 		return openGeoJSON(path, true)
+	case ".shp", ".zip":
+		return openShapefile(path, opt)
+	case ".gpkg":
+		return openGeoPackage(path, opt)
+	case ".csv", ".tsv":
+		return openCSV(path, opt)
 	case ".dbf", ".shx", ".prj", ".cpg":
 		return nil, fmt.Errorf("%s: open the .shp file of the set, not its %s", path, ext)
 	}

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -38,6 +42,9 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fix := fs.Bool("fix-invalid", false, "repair invalid geometries with ST_MakeValid instead of refusing the file")
 	layer := fs.String("layer", "", "GeoPackage layer (default: the only one)")
 	encoding := fs.String("encoding", "", "Shapefile text encoding when there is no .cpg (default UTF-8)")
+	lon := fs.String("lon", "", "CSV column of longitudes or Eastings (default: detected)")
+	lat := fs.String("lat", "", "CSV column of latitudes or Northings (default: detected)")
+	wkt := fs.String("wkt", "", "CSV column of WKT geometries (default: detected)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,11 +56,7 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := ingest.Open(fs.Arg(0), ingest.OpenOptions{Layer: *layer, Encoding: *encoding})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
+	openOpt := ingest.OpenOptions{Layer: *layer, Encoding: *encoding, LonColumn: *lon, LatColumn: *lat, WKTColumn: *wkt, SRID: srid}
 	pool, err := database.Open(ctx, *dbURL)
 	if err != nil {
 		return err
@@ -66,24 +69,68 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		Collection: *collection, Mode: *mode, Key: *key, SRID: srid, FixInvalid: *fix,
 		Definition: layers.Layer{Title: *title, EntryID: *entry},
 	}
+	// A GeoPackage with several layers and no --layer: each layer becomes a collection
+	// named after it (ID-layer), each imported all or nothing.
+	path := fs.Arg(0)
+	if *layer == "" && strings.EqualFold(filepath.Ext(path), ".gpkg") {
+		names, err := ingest.GeoPackageLayers(path)
+		if err != nil {
+			return err
+		}
+		if len(names) > 1 {
+			for _, name := range names {
+				o, lo := opt, openOpt
+				lo.Layer = name
+				o.Collection = *collection + "-" + slug(name)
+				if err := importOne(ctx, pool, path, lo, o, stdout); err != nil {
+					return fmt.Errorf("layer %s: %w", name, err)
+				}
+			}
+			return nil
+		}
+	}
+	return importOne(ctx, pool, path, openOpt, opt, stdout)
+}
+
+// importOne imports one source, with a progress bar on a terminal.
+func importOne(ctx context.Context, pool *pgxpool.Pool, path string, openOpt ingest.OpenOptions, opt ingest.Options, stdout io.Writer) error {
+	src, err := ingest.Open(path, openOpt)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("đang nhập (importing) "+fs.Arg(0)),
+			progressbar.OptionSetDescription("đang nhập (importing) "+filepath.Base(path)),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("features"),
-			progressbar.OptionThrottle(200_000_000),
+			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish())
 		opt.Progress = func(n int64) { _ = bar.Set64(n) }
 		defer bar.Finish()
 	}
-	rep, err := ingest.Import(ctx, pool, src, fs.Arg(0), opt)
+	rep, err := ingest.Import(ctx, pool, src, path, opt)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, rep.String())
 	return nil
+}
+
+// slug turns a GeoPackage layer name into a collection id part.
+func slug(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }
 
 var srsPattern = regexp.MustCompile(`(?i)^(?:EPSG:)?(\d{4,6})$|/EPSG/0/(\d{4,6})$`)
