@@ -16,10 +16,10 @@ build_hub
 bin/hub migrate >/dev/null
 out=bench/out; mkdir -p "$out"
 file="$out/parcels-$n.geojson"
-pg="PG:$(psql -X -tA "$HUB_DATABASE_URL" -c "SELECT 'dbname=' || current_database() || ' host=' || COALESCE(inet_server_addr()::text, '/var/run/postgresql') || ' port=' || current_setting('port') || ' user=' || current_user")"
+pg="PG:$HUB_DATABASE_URL"
 if [ ! -s "$file" ]; then
   echo "generating $n parcels (hub sample) and writing $file with ogr2ogr (WGS 84, as delivered to the web)…"
-  bin/hub sample --parcels "$n" --seed 1 >/dev/null
+  bin/hub sample --parcels "$n" --seed 1 | grep -E "land-parcels|ready"
   ogr2ogr -f GeoJSON -t_srs EPSG:4326 -lco RFC7946=YES -lco COORDINATE_PRECISION=7 "$file" "$pg" data.land_parcels \
     -sql "SELECT so_to, so_thua, dien_tich, land_use, commune_code, owner_name, owner_id, geom FROM data.land_parcels ORDER BY fid"
 fi

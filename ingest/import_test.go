@@ -268,7 +268,8 @@ func TestFixInvalid(t *testing.T) {
 	bowtie := fc(`{"type": "Feature", "properties": {"n": 1}, "geometry": {"type": "Polygon", "coordinates": [[[106.3, 20.9], [106.301, 20.901], [106.301, 20.9], [106.3, 20.901], [106.3, 20.9]]]}}`,
 		square(106.31, 20.9, 0.001, `{"n": 2}`))
 	rep := mustLoad(t, pool, write(t, "bowtie.geojson", bowtie), ingest.Options{Collection: "fixed", FixInvalid: true})
-	if rep.RepairedN != 1 || len(rep.Repaired) != 1 || rep.Repaired[0].Feature != 1 || rep.Total != 2 {
+	if rep.RepairedN != 1 || len(rep.Repaired) != 1 || rep.Repaired[0].Feature != 1 || rep.Total != 2 ||
+		!strings.Contains(rep.Repaired[0].Reason, "Self-intersection") {
 		t.Errorf("repaired %d %v, total %d", rep.RepairedN, rep.Repaired, rep.Total)
 	}
 	var invalid int

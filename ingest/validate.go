@@ -212,24 +212,35 @@ func compatible(from, to string) bool {
 func (im *importer) repair(ctx context.Context) error {
 	dim := map[string]int{"point": 1, "line": 2, "polygon": 3}[family(im.target.GeomType)]
 	rows, err := im.tx.Query(ctx, `
-UPDATE hub_stage SET geom = ST_CollectionExtract(ST_MakeValid(geom), $1)
-WHERE geom IS NOT NULL AND NOT ST_IsValid(geom)
-RETURNING n, ST_IsEmpty(geom)`, dim)
+WITH bad AS (
+    SELECT n, ST_IsValidReason(geom) AS reason, ST_Area(geom) AS area_before, ST_NPoints(geom) AS points_before
+    FROM hub_stage WHERE geom IS NOT NULL AND NOT ST_IsValid(geom))
+UPDATE hub_stage s SET geom = ST_CollectionExtract(ST_MakeValid(s.geom), $1)
+FROM bad WHERE s.n = bad.n
+RETURNING s.n, bad.reason, ST_IsEmpty(s.geom), bad.area_before, ST_Area(s.geom), bad.points_before, ST_NPoints(s.geom)`, dim)
 	if err != nil {
 		return fmt.Errorf("repair: %w", err)
 	}
-	var fixed []int64
+	var fixed []Problem
 	var collapsed []Problem
 	for rows.Next() {
 		var n int64
+		var reason string
 		var empty bool
-		if err := rows.Scan(&n, &empty); err != nil {
+		var areaBefore, areaAfter float64
+		var ptsBefore, ptsAfter int
+		if err := rows.Scan(&n, &reason, &empty, &areaBefore, &areaAfter, &ptsBefore, &ptsAfter); err != nil {
 			return err
 		}
-		fixed = append(fixed, n)
 		if empty {
-			collapsed = append(collapsed, Problem{Feature: n, Reason: "the geometry collapses to nothing when repaired"})
+			collapsed = append(collapsed, Problem{Feature: n, Reason: "invalid geometry (" + reason + ") collapses to nothing when repaired"})
+			continue
 		}
+		change := fmt.Sprintf("%s; repaired with ST_MakeValid: %d → %d vertices", reason, ptsBefore, ptsAfter)
+		if dim == 3 {
+			change += fmt.Sprintf(", area %.6g → %.6g", areaBefore, areaAfter)
+		}
+		fixed = append(fixed, Problem{Feature: n, Reason: change})
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -237,11 +248,9 @@ RETURNING n, ST_IsEmpty(geom)`, dim)
 	if len(collapsed) > 0 {
 		return &ValidationError{Source: im.rep.Source, Problems: collapsed[:min(len(collapsed), maxProblems)], Count: int64(len(collapsed))}
 	}
-	slices.Sort(fixed)
+	slices.SortFunc(fixed, func(a, b Problem) int { return int(a.Feature - b.Feature) })
 	im.rep.Invalid, im.rep.RepairedN = int64(len(fixed)), int64(len(fixed))
-	for _, n := range fixed[:min(len(fixed), maxProblems)] {
-		im.rep.Repaired = append(im.rep.Repaired, Problem{Feature: n, Reason: "made valid with ST_MakeValid"})
-	}
+	im.rep.Repaired = fixed[:min(len(fixed), maxProblems)]
 	return nil
 }
 
