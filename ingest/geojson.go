@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
-	"sync"
 
 	"github.com/valyala/fastjson"
 	"golang.org/x/sync/errgroup"
@@ -74,7 +73,6 @@ func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) er
 		}
 		return err
 	})
-	var emitMu sync.Mutex
 	workers := max(1, runtime.GOMAXPROCS(0))
 	for w := 0; w < workers; w++ {
 		g.Go(func() error {
@@ -87,9 +85,7 @@ func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) er
 						s.keys = propertyKeys(&p, raw)
 					}
 				}
-				emitMu.Lock()
 				err := emit(out)
-				emitMu.Unlock()
 				if err != nil {
 					return err
 				}

@@ -73,23 +73,27 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 		return nil, err
 	}
 	im := &importer{tx: tx, src: src, opt: opt, rep: rep, existing: reg}
-	if err := im.stage(ctx); err != nil {
-		return nil, err
+	phases := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"read and copy", im.stage},
+		{"plan", im.plan},
+		{"validate", im.validate},
+		{"write", im.apply},
+		{"version", func(ctx context.Context) (err error) {
+			rep.DataVersion, err = layers.Bump(ctx, tx, opt.Collection)
+			return err
+		}},
+		{"report", im.finishReport},
 	}
-	if err := im.plan(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.validate(ctx); err != nil {
-		return nil, err
-	}
-	if err := im.apply(ctx); err != nil {
-		return nil, err
-	}
-	if rep.DataVersion, err = layers.Bump(ctx, tx, opt.Collection); err != nil {
-		return nil, err
-	}
-	if err := im.finishReport(ctx); err != nil {
-		return nil, err
+	rep.Phases = map[string]int64{}
+	for _, ph := range phases {
+		start := time.Now()
+		if err := ph.run(ctx); err != nil {
+			return nil, err
+		}
+		rep.Phases[ph.name] = time.Since(start).Milliseconds()
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit import: %w", err)
@@ -106,7 +110,7 @@ type importer struct {
 
 	problems []Problem
 	nProbs   int64
-	inferred map[string]string // property key → type, from the staged values
+	profile  *profile // property kinds and empty counts, learnt while reading
 	srcSRID  int
 	target   *layers.Layer
 	columns  map[string]string // property key → column name
@@ -129,8 +133,10 @@ func (im *importer) stage(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
+	im.profile = newProfile()
 	go func() {
 		err := im.src.Read(ctx, func(b []Feature) error {
+			im.profile.add(b)
 			mu.Lock()
 			for _, f := range b {
 				if f.Problem != "" {
@@ -222,7 +228,28 @@ func (im *importer) plan(ctx context.Context) error {
 	if !sridKnown {
 		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: fmt.Sprintf("EPSG:%d is not a coordinate system this database knows", im.srcSRID)}}}
 	}
-	if err := im.checkCRS(ctx); err != nil {
+	// One pass gives the geometry types and the extent the CRS check needs.
+	rows, err := im.tx.Query(ctx, `SELECT t, n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+		FROM (SELECT ST_GeometryType(geom) AS t, count(*) AS n, ST_Extent(geom) AS e FROM hub_stage WHERE geom IS NOT NULL GROUP BY 1) s`)
+	if err != nil {
+		return err
+	}
+	types := map[string]int64{}
+	var ext *extent
+	for rows.Next() {
+		var gt string
+		var n int64
+		var e extent
+		if err := rows.Scan(&gt, &n, &e.xmin, &e.ymin, &e.xmax, &e.ymax); err != nil {
+			return err
+		}
+		types[strings.TrimPrefix(gt, "ST_")] = n
+		ext = ext.union(e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := im.checkCRS(ctx, ext); err != nil {
 		return err
 	}
 
@@ -244,22 +271,6 @@ func (im *importer) plan(ctx context.Context) error {
 	}
 
 	// Geometry type: one family per layer; polygons and lines are stored as Multi*.
-	rows, err := im.tx.Query(ctx, `SELECT ST_GeometryType(geom), count(*) FROM hub_stage WHERE geom IS NOT NULL GROUP BY 1 ORDER BY 2 DESC`)
-	if err != nil {
-		return err
-	}
-	types := map[string]int64{}
-	for rows.Next() {
-		var gt string
-		var n int64
-		if err := rows.Scan(&gt, &n); err != nil {
-			return err
-		}
-		types[strings.TrimPrefix(gt, "ST_")] = n
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	fileType, err := familyOf(types)
 	if err != nil {
 		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: err.Error()}}}
@@ -450,59 +461,11 @@ func keyOrder(first []string, all map[string]string) []string {
 	return append(out, rest...)
 }
 
-// inferTypes gives every property key of the file the narrowest type that holds all its values.
-func (im *importer) inferTypes(ctx context.Context) (map[string]string, error) {
-	if im.inferred != nil {
-		return im.inferred, nil
-	}
-	rows, err := im.tx.Query(ctx, `
-SELECT key,
-       bool_and(t = 'number' AND v ~ '^-?[0-9]{1,18}$') FILTER (WHERE t <> 'null') AS ints,
-       bool_and(t = 'number') FILTER (WHERE t <> 'null') AS nums,
-       bool_and(t = 'boolean') FILTER (WHERE t <> 'null') AS bools,
-       bool_and(t = 'string' AND v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') FILTER (WHERE t <> 'null') AS dates,
-       bool_and(t = 'string' AND v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$') FILTER (WHERE t <> 'null') AS times,
-       bool_or(t IN ('object', 'array'))                                AS objs,
-       count(*) FILTER (WHERE t <> 'null')                              AS present
-FROM (SELECT e.key, jsonb_typeof(e.value) AS t, e.value #>> '{}' AS v
-      FROM hub_stage, jsonb_each(props) e) x
-GROUP BY key`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var key string
-		var ints, nums, bools, dates, times, objs *bool
-		var present int64
-		if err := rows.Scan(&key, &ints, &nums, &bools, &dates, &times, &objs, &present); err != nil {
-			return nil, err
-		}
-		// Counting only non-null values: a column of nulls stays text.
-		ty := "string"
-		switch {
-		case present == 0:
-		case isTrue(objs):
-			ty = "json"
-		case isTrue(ints):
-			ty = "integer"
-		case isTrue(nums):
-			ty = "number"
-		case isTrue(bools):
-			ty = "boolean"
-		case isTrue(dates):
-			ty = "date"
-		case isTrue(times):
-			ty = "datetime"
-		}
-		out[key] = ty
-	}
-	im.inferred = out
-	return out, rows.Err()
+// inferTypes gives every property key of the file the narrowest type that holds its values.
+func (im *importer) inferTypes(context.Context) (map[string]string, error) {
+	return im.profile.types(), nil
 }
 
-func isTrue(b *bool) bool { return b != nil && *b }
 
 func saveLayer(ctx context.Context, tx pgx.Tx, t *layers.Layer, category string) error {
 	return layers.Save(ctx, tx, t, category)
@@ -521,29 +484,14 @@ func (im *importer) finishReport(ctx context.Context) error {
 	}
 	rep.Extent = e
 	// Empty values per field among the imported features.
-	if len(t.Fields) > 0 {
-		var sel []string
-		var args []any
-		for _, f := range t.Fields {
-			args = append(args, im.sourceKey(f.Name))
-			sel = append(sel, fmt.Sprintf("count(*) FILTER (WHERE COALESCE(props ->> $%d, '') = '')", len(args)))
+	rep.Nulls, rep.NullRequired = map[string]int64{}, map[string]int64{}
+	for _, f := range t.Fields {
+		n := im.profile.emptyCount(im.sourceKey(f.Name))
+		if n > 0 {
+			rep.Nulls[f.Name] = n
 		}
-		vals := make([]int64, len(t.Fields))
-		dst := make([]any, len(vals))
-		for i := range vals {
-			dst[i] = &vals[i]
-		}
-		if err := im.tx.QueryRow(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM hub_stage`, args...).Scan(dst...); err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
-		rep.Nulls, rep.NullRequired = map[string]int64{}, map[string]int64{}
-		for i, f := range t.Fields {
-			if vals[i] > 0 {
-				rep.Nulls[f.Name] = vals[i]
-			}
-			if f.Required {
-				rep.NullRequired[f.Name] = vals[i]
-			}
+		if f.Required {
+			rep.NullRequired[f.Name] = n
 		}
 	}
 	if rep.Checksum == "" {
@@ -574,4 +522,14 @@ func fileChecksum(name string, src Source) string {
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// extent is a bounding box of raw coordinates.
+type extent struct{ xmin, ymin, xmax, ymax float64 }
+
+func (e *extent) union(o extent) *extent {
+	if e == nil {
+		return &o
+	}
+	return &extent{min(e.xmin, o.xmin), min(e.ymin, o.ymin), max(e.xmax, o.xmax), max(e.ymax, o.ymax)}
 }

@@ -80,6 +80,7 @@ type Report struct {
 	Started      time.Time        `json:"started"`
 	DurationMS   int64            `json:"durationMs"`
 	Notes        []string         `json:"notes,omitempty"`
+	Phases       map[string]int64 `json:"phasesMs"` // where the time went
 }
 
 // String formats the report for the terminal, Vietnamese first.

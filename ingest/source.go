@@ -23,7 +23,7 @@ type Feature struct {
 // Source is a file being read.
 type Source interface {
 	// Read calls emit with batches of features until the input ends. A batch is emitted once
-	// and may be retained by emit.
+	// and may be retained by emit; emit may be called from several goroutines at once.
 	Read(ctx context.Context, emit func([]Feature) error) error
 	// SRID is the file's coordinate system (0 when the file does not say), known once Read
 	// has returned.

@@ -11,19 +11,17 @@ import (
 
 // checkCRS refuses coordinates that cannot be in the declared system: degrees declared as
 // VN-2000 metres, latitude/longitude in the wrong order, Northing given as X.
-func (im *importer) checkCRS(ctx context.Context) error {
-	var xmin, ymin, xmax, ymax *float64
+func (im *importer) checkCRS(ctx context.Context, box *extent) error {
+	if box == nil {
+		return nil // no geometry at all: validation reports each feature
+	}
+	xmin, ymin, xmax, ymax := &box.xmin, &box.ymin, &box.xmax, &box.ymax
 	var geographic, vn2000 bool
 	err := im.tx.QueryRow(ctx, `
-SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e),
-       (SELECT srtext LIKE 'GEOGCS%' FROM spatial_ref_sys WHERE srid = $1),
-       (SELECT srtext LIKE '%VN-2000%' OR srtext LIKE '%Vietnam_2000%' FROM spatial_ref_sys WHERE srid = $1)
-FROM (SELECT ST_Extent(geom) AS e FROM hub_stage) s`, im.srcSRID).Scan(&xmin, &ymin, &xmax, &ymax, &geographic, &vn2000)
+SELECT srtext LIKE 'GEOGCS%', srtext LIKE '%VN-2000%' OR srtext LIKE '%Vietnam_2000%'
+FROM spatial_ref_sys WHERE srid = $1`, im.srcSRID).Scan(&geographic, &vn2000)
 	if err != nil {
 		return err
-	}
-	if xmin == nil {
-		return nil // no geometry at all: validation reports each feature
 	}
 	refuse := func(format string, args ...any) error {
 		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: fmt.Sprintf(format, args...)}}}
@@ -293,7 +291,7 @@ func (im *importer) apply(ctx context.Context) error {
 			return fmt.Errorf("add field: %w", err)
 		}
 	}
-	insert := `INSERT INTO ` + tbl + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM hub_stage ORDER BY n`
+	insert := `INSERT INTO ` + tbl + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM hub_stage`
 	if im.rep.Mode == "upsert" {
 		key := pgx.Identifier{im.opt.Key}.Sanitize()
 		idx := pgx.Identifier{shorten(t.Table+"_"+im.opt.Key, "_key")}.Sanitize()
@@ -331,7 +329,7 @@ func (im *importer) replace(ctx context.Context, tbl, geomType string, defs, col
 			return fmt.Errorf("create table for %s: %w", t.ID, err)
 		}
 	}
-	tag, err := im.tx.Exec(ctx, `INSERT INTO `+nextTbl+` (fid, `+strings.Join(cols, ", ")+`) SELECT n, `+strings.Join(exprs, ", ")+` FROM hub_stage ORDER BY n`, args...)
+	tag, err := im.tx.Exec(ctx, `INSERT INTO `+nextTbl+` (fid, `+strings.Join(cols, ", ")+`) SELECT n, `+strings.Join(exprs, ", ")+` FROM hub_stage`, args...)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", t.ID, err)
 	}
