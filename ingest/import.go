@@ -466,7 +466,6 @@ func (im *importer) inferTypes(context.Context) (map[string]string, error) {
 	return im.profile.types(), nil
 }
 
-
 func saveLayer(ctx context.Context, tx pgx.Tx, t *layers.Layer, category string) error {
 	return layers.Save(ctx, tx, t, category)
 }
