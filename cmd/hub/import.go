@@ -16,7 +16,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/ingest"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
@@ -57,14 +56,11 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	openOpt := ingest.OpenOptions{Layer: *layer, Encoding: *encoding, LonColumn: *lon, LatColumn: *lat, WKTColumn: *wkt, SRID: srid}
-	pool, err := database.Open(ctx, *dbURL)
+	pool, err := openMigrated(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := checkMigrated(ctx, pool); err != nil {
-		return err
-	}
 	opt := ingest.Options{
 		Collection: *collection, Mode: *mode, Key: *key, SRID: srid, FixInvalid: *fix,
 		Definition: layers.Layer{Title: *title, EntryID: *entry},
@@ -156,14 +152,11 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := database.Open(ctx, *dbURL)
+	pool, err := openMigrated(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := checkMigrated(ctx, pool); err != nil {
-		return err
-	}
 	if *ifMissing {
 		var loaded bool
 		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM layers WHERE id = 'land-parcels')`).Scan(&loaded); err != nil {

@@ -126,14 +126,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := database.Open(ctx, *dbURL)
+	pool, err := openMigrated(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := checkMigrated(ctx, pool); err != nil {
-		return err
-	}
 	cfg := server.Config{Version: buildVersion()}
 	if tok := os.Getenv("HUB_ADMIN_TOKEN"); tok != "" {
 		sum := sha256.Sum256([]byte(tok))
@@ -173,6 +170,19 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	slog.Info("stopped")
 	return nil
+}
+
+// openMigrated opens the database and refuses one whose schema is behind this binary's.
+func openMigrated(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pool, err := database.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMigrated(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // checkMigrated refuses to serve a database that is behind this binary's schema.
