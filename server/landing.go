@@ -34,8 +34,11 @@ func handleLanding() http.Handler {
 			Links: []api.Link{
 				{Href: base + "/", Rel: "self", Type: "application/json", Title: "Trang này — this document"},
 				{Href: base + "/?f=html", Rel: "alternate", Type: "text/html", Title: "Trang này dạng HTML — this document as HTML"},
-				{Href: base + "/catalog", Rel: "data", Type: "application/json", Title: "Danh mục cơ sở dữ liệu dùng chung — shared-database catalogue"},
-				{Href: base + "/layers", Rel: "related", Type: "application/json", Title: "Lớp dữ liệu không gian — spatial layers"},
+				{Href: base + "/api", Rel: "service-desc", Type: "application/vnd.oai.openapi+json;version=3.0", Title: "Tài liệu API (OpenAPI 3.0) — API definition"},
+				{Href: base + "/conformance", Rel: "conformance", Type: "application/json", Title: "Chuẩn tuân thủ — conformance classes"},
+				{Href: base + "/collections", Rel: "data", Type: "application/json", Title: "Lớp dữ liệu không gian — spatial collections"},
+				{Href: base + "/catalog", Rel: "http://www.opengis.net/def/rel/ogc/1.0/data-meta", Type: "application/json", Title: "Danh mục cơ sở dữ liệu dùng chung — shared-database catalogue"},
+				{Href: base + "/layers", Rel: "related", Type: "application/json", Title: "Sổ đăng ký lớp và báo cáo chất lượng — layer registry and quality reports"},
 				{Href: base + "/agencies", Rel: "related", Type: "application/json", Title: "Cơ quan quản lý — owner agencies"},
 				{Href: base + "/health", Rel: "status", Type: "application/json", Title: "Tình trạng hệ thống — health"},
 				{Href: base + "/metrics", Rel: "monitor", Type: "text/plain", Title: "Số liệu vận hành (Prometheus) — metrics"},

@@ -27,6 +27,15 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("PATCH /catalog/{id}", requireAdmin(cfg, catalog.HandlePatch(cat)))
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
+	features := spatial.NewService(reg, pool)
+	mux.Handle("GET /conformance", spatial.HandleConformance())
+	mux.Handle("GET /api", features.HandleAPI(nil))
+	mux.Handle("GET /collections", features.HandleCollections())
+	mux.Handle("GET /collections/{id}", features.HandleCollection())
+	mux.Handle("GET /collections/{id}/items", features.HandleItems())
+	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
+	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
+
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))
 

@@ -231,7 +231,7 @@ func TestLanding(t *testing.T) {
 	for _, k := range l.Links {
 		rels[k.Rel] = k.Href
 	}
-	if rels["self"] == "" || rels["data"] != srv.URL+"/catalog" {
+	if rels["self"] == "" || rels["data"] != srv.URL+"/collections" || rels["service-desc"] != srv.URL+"/api" || rels["conformance"] != srv.URL+"/conformance" {
 		t.Errorf("landing links %v", rels)
 	}
 	for _, href := range rels {

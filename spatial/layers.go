@@ -58,4 +58,3 @@ func HandleLayer(reg *layers.Registry, pool *pgxpool.Pool) http.Handler {
 		api.WriteJSON(w, http.StatusOK, resp)
 	})
 }
-

@@ -1,0 +1,239 @@
+package spatial
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/web"
+)
+
+// Conformance lists the classes this API implements, spelled as the standards spell them.
+var Conformance = []string{
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+}
+
+// Collection is the JSON of a collection.
+type Collection struct {
+	ID          string     `json:"id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description,omitempty"`
+	Links       []api.Link `json:"links"`
+	Extent      *extentDoc `json:"extent,omitempty"`
+	ItemType    string     `json:"itemType"`
+	CRS         []string   `json:"crs"`
+	StorageCRS  string     `json:"storageCrs"`
+	// Hub metadata beside the standard members.
+	TitleEn      string `json:"titleEn,omitempty"`
+	Entry        string `json:"catalogEntry,omitempty"`
+	Attribution  string `json:"attribution,omitempty"`
+	GeometryType string `json:"geometryType"`
+	DataVersion  int64  `json:"dataVersion"`
+	Features     int64  `json:"featureCount"`
+	MinZoom      int    `json:"minZoom"`
+	MaxZoom      int    `json:"maxZoom"`
+}
+
+type extentDoc struct {
+	Spatial  spatialExtent   `json:"spatial"`
+	Temporal *temporalExtent `json:"temporal,omitempty"`
+}
+
+type spatialExtent struct {
+	BBox [][]float64 `json:"bbox"`
+	CRS  string      `json:"crs"`
+}
+
+type temporalExtent struct {
+	Interval [][]*string `json:"interval"`
+	TRS      string      `json:"trs"`
+}
+
+func (s *Service) collection(r *http.Request, l *layers.Layer) Collection {
+	base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID)
+	c := Collection{
+		ID: l.ID, Title: l.Title, TitleEn: l.TitleEn, Description: l.Description, ItemType: "feature",
+		StorageCRS: storageCRS(l.SRID).URI, Entry: l.EntryID, Attribution: l.Attribution, GeometryType: l.GeomType,
+		DataVersion: l.DataVersion, Features: l.Features, MinZoom: l.MinZoom, MaxZoom: l.MaxZoom,
+		Links: []api.Link{
+			{Href: base, Rel: "self", Type: "application/json", Title: "Lớp này — this collection"},
+			{Href: base + "?f=html", Rel: "alternate", Type: "text/html", Title: "Dạng HTML — as HTML"},
+			{Href: base + "/items", Rel: "items", Type: "application/geo+json", Title: "Các đối tượng — features"},
+			{Href: base + "/items?f=html", Rel: "items", Type: "text/html", Title: "Các đối tượng (HTML) — features as HTML"},
+			{Href: base + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: "application/schema+json", Title: "Thuộc tính lọc được — queryables"},
+		},
+	}
+	if l.EntryID != "" {
+		c.Links = append(c.Links, api.Link{Href: api.BaseURL(r) + "/catalog/" + url.PathEscape(l.EntryID), Rel: "describedby", Type: "application/json", Title: "Cơ sở dữ liệu trong danh mục — catalogue entry"})
+	}
+	for _, crs := range crsList(l.SRID) {
+		c.CRS = append(c.CRS, crs.URI)
+	}
+	if len(l.Extent) == 4 {
+		c.Extent = &extentDoc{Spatial: spatialExtent{BBox: [][]float64{l.Extent}, CRS: CRS84URI}}
+		if l.Temporal != "" {
+			c.Extent.Temporal = &temporalExtent{Interval: [][]*string{{nil, nil}}, TRS: "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+		}
+	}
+	return c
+}
+
+// HandleCollections serves GET /collections.
+func (s *Service) HandleCollections() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := api.Query(r, "f")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		var cs []Collection
+		for _, l := range s.reg.List() {
+			cs = append(cs, s.collection(r, l))
+		}
+		base := api.BaseURL(r) + "/collections"
+		doc := map[string]any{
+			"collections": cs,
+			"crs":         []string{CRS84URI},
+			"links": []api.Link{
+				{Href: base, Rel: "self", Type: "application/json", Title: "Danh sách lớp — collections"},
+				{Href: base + "?f=html", Rel: "alternate", Type: "text/html", Title: "Dạng HTML — as HTML"},
+			},
+		}
+		if format == api.HTML {
+			web.Render(w, r, http.StatusOK, "collections", web.Page{Title: "Lớp dữ liệu không gian", Data: cs})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, doc)
+	})
+}
+
+// HandleCollection serves GET /collections/{id}.
+func (s *Service) HandleCollection() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := api.Query(r, "f")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		l, err := s.layer(r.PathValue("id"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		c := s.collection(r, l)
+		if format == api.HTML {
+			web.Render(w, r, http.StatusOK, "collection", web.Page{Title: l.Title, Data: map[string]any{"C": c, "Fields": visibleFields(l)}})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, c)
+	})
+}
+
+// HandleConformance serves GET /conformance.
+func HandleConformance() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := api.Query(r, "f")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		if format == api.HTML {
+			web.Render(w, r, http.StatusOK, "conformance", web.Page{Title: "Chuẩn tuân thủ", Data: Conformance})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]any{"conformsTo": Conformance})
+	})
+}
+
+// queryableSchema describes one queryable in JSON Schema.
+type queryableSchema struct {
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type,omitempty"`
+	Format      string `json:"format,omitempty"`
+	Role        string `json:"x-ogc-role,omitempty"`
+}
+
+func fieldSchema(f layers.Field) queryableSchema {
+	qs := queryableSchema{Title: f.Title, Description: f.TitleEn}
+	switch f.Type {
+	case "integer":
+		qs.Type = "integer"
+	case "number":
+		qs.Type = "number"
+	case "boolean":
+		qs.Type = "boolean"
+	case "date":
+		qs.Type, qs.Format = "string", "date"
+	case "datetime":
+		qs.Type, qs.Format = "string", "date-time"
+	case "json":
+		qs.Type = "object"
+	default:
+		qs.Type = "string"
+	}
+	return qs
+}
+
+// geometryFormat is the Part 3 format name of a geometry type ("geometry-multipolygon").
+func geometryFormat(t string) string {
+	m := map[string]string{"Point": "point", "MultiPoint": "multipoint", "LineString": "linestring",
+		"MultiLineString": "multilinestring", "Polygon": "polygon", "MultiPolygon": "multipolygon"}
+	if v, ok := m[t]; ok {
+		return "geometry-" + v
+	}
+	return "geometry-any"
+}
+
+// HandleQueryables serves GET /collections/{id}/queryables.
+func (s *Service) HandleQueryables() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := api.Query(r, "f"); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		l, err := s.layer(r.PathValue("id"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		props := map[string]queryableSchema{
+			geometryQueryable: {Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"},
+		}
+		for _, f := range visibleFields(l) {
+			props[f.Name] = fieldSchema(f)
+		}
+		doc := map[string]any{
+			"$schema":              "https://json-schema.org/draft/2020-12/schema",
+			"$id":                  api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID) + "/queryables",
+			"type":                 "object",
+			"title":                l.Title,
+			"properties":           props,
+			"additionalProperties": false,
+		}
+		api.WriteJSONType(w, http.StatusOK, "application/schema+json", doc)
+	})
+}
+
+// geometryQueryable is the name filters use for a layer's geometry.
+const geometryQueryable = "geometry"

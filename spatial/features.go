@@ -1,0 +1,365 @@
+package spatial
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/web"
+)
+
+// Service serves OGC API – Features over the layer registry.
+type Service struct {
+	reg  *layers.Registry
+	pool *pgxpool.Pool
+}
+
+// NewService returns the features service.
+func NewService(reg *layers.Registry, pool *pgxpool.Pool) *Service {
+	return &Service{reg: reg, pool: pool}
+}
+
+// exactCountLimit: a filtered count over a larger layer would make every page slow, so
+// numberMatched is left out there instead of estimated (it must never lie).
+const exactCountLimit = 200_000
+
+// visibleFields are the fields served to every caller until the access policy (issue 7)
+// decides per principal: personal data and fields shared only by specific agreement stay out.
+func visibleFields(l *layers.Layer) []layers.Field {
+	var out []layers.Field
+	for _, f := range l.Fields {
+		if !f.Personal && f.Category != "specific" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (s *Service) layer(id string) (*layers.Layer, error) {
+	l, ok := s.reg.Get(id)
+	if !ok {
+		return nil, api.NotFound(msgCollection, id)
+	}
+	return l, nil
+}
+
+// itemsParams are the query parameters of /items besides queryables.
+var itemsParams = []string{"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "properties", "skipGeometry", "sortby", "cursor",
+	"filter", "filter-lang", "filter-crs"}
+
+// HandleItems serves GET /collections/{id}/items.
+func (s *Service) HandleItems() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, err := s.layer(r.PathValue("id"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		visible := visibleFields(l)
+		allowed := append([]string(nil), itemsParams...)
+		for _, f := range visible {
+			allowed = append(allowed, f.Name)
+		}
+		q, err := api.Query(r, allowed...)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		iq, err := s.parseItems(l, visible, q)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		if format == api.HTML {
+			s.itemsHTML(w, r, l, iq)
+			return
+		}
+		s.streamItems(w, r, l, iq, q)
+	})
+}
+
+func (s *Service) parseItems(l *layers.Layer, visible []layers.Field, q url.Values) (*itemsQuery, error) {
+	iq := &itemsQuery{layer: l, crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}}
+	var err error
+	if iq.limit, err = parseLimit(q); err != nil {
+		return nil, err
+	}
+	if c := q.Get("crs"); c != "" {
+		if iq.crs, err = parseCRS(c, l.SRID); err != nil {
+			return nil, api.BadParam("crs", msgCRS, c, l.ID)
+		}
+	}
+	if iq.fields, err = parseProperties(q, visible); err != nil {
+		return nil, err
+	}
+	if iq.noGeom, err = parseBool(q, "skipGeometry"); err != nil {
+		return nil, err
+	}
+	if iq.sort, err = parseSortby(q, visible); err != nil {
+		return nil, err
+	}
+	b, err := parseBBox(q, l.SRID)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		iq.filterBBox(b)
+	}
+	iv, err := parseDatetime(q.Get("datetime"))
+	if err != nil {
+		return nil, err
+	}
+	if iv != nil {
+		if l.Temporal == "" {
+			return nil, api.BadParam("datetime", msgNoTime, l.ID)
+		}
+		iq.filterTime(iv)
+	}
+	// Queryables as plain parameters: ?land_use=LUC.
+	for _, f := range visible {
+		if v, ok := q[f.Name]; ok {
+			iq.where = append(iq.where, fmt.Sprintf("%s = %s::%s", col(f.Name), iq.arg(v[0]), castOf(f)))
+		}
+	}
+	if err := s.parseFilter(iq, visible, q); err != nil {
+		return nil, err
+	}
+	if iq.cursor, err = parseCursor(q, iq.sortSignature(), len(iq.sort)); err != nil {
+		return nil, err
+	}
+	return iq, nil
+}
+
+// streamItems writes the FeatureCollection as PostGIS produces it, row by row: Go never holds
+// the page, whatever the limit.
+func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
+	ctx := r.Context()
+	sql, args := iq.sql()
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		api.WriteError(w, r, queryError(err))
+		return
+	}
+	defer rows.Close()
+
+	h := w.Header()
+	h.Set("Content-Type", "application/geo+json")
+	h.Set("Content-Crs", "<"+iq.crs.URI+">")
+	bw := bufio.NewWriterSize(w, 32<<10)
+	started := false
+	start := func() {
+		if !started {
+			started = true
+			bw.WriteString(`{"type":"FeatureCollection","features":[`)
+		}
+	}
+	var n int
+	var first, last []byte
+	more := false
+	for rows.Next() {
+		raw := rows.RawValues()
+		total := int64(0)
+		if len(raw[2]) > 0 {
+			total, _ = strconv.ParseInt(string(raw[2]), 10, 64)
+		}
+		back := iq.cursor != nil && iq.cursor.Back
+		if back && n == 0 && total > int64(iq.limit) && first == nil && !more {
+			// Going back, the first row is the extra one: there is a page before it.
+			more = true
+			continue
+		}
+		if !back && n == iq.limit {
+			more = true
+			break
+		}
+		start()
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(raw[0])
+		if n == 0 {
+			first = append(first[:0], raw[1]...)
+		}
+		last = append(last[:0], raw[1]...)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		if !started {
+			api.WriteError(w, r, queryError(err))
+			return
+		}
+		// Too late for a status: end the body so the client sees a broken document, not a short one.
+		slog.ErrorContext(ctx, "items stream failed", "collection", l.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	rows.Close()
+	start()
+	bw.WriteString(`],"numberReturned":`)
+	bw.WriteString(strconv.Itoa(n))
+	if matched, ok := s.numberMatched(ctx, l, iq); ok {
+		bw.WriteString(`,"numberMatched":`)
+		bw.WriteString(strconv.FormatInt(matched, 10))
+	}
+	bw.WriteString(`,"timeStamp":"` + time.Now().UTC().Format(time.RFC3339) + `","links":`)
+	links := s.itemsLinks(r, l, iq, q, n, first, last, more)
+	b, _ := json.Marshal(links)
+	bw.Write(b)
+	bw.WriteString("}\n")
+	if err := bw.Flush(); err != nil {
+		slog.DebugContext(ctx, "client went away", "err", err)
+	}
+}
+
+// numberMatched is exact: the registry's count when nothing filters, a count(*) on layers
+// small enough, and absent otherwise.
+func (s *Service) numberMatched(ctx context.Context, l *layers.Layer, iq *itemsQuery) (int64, bool) {
+	if len(iq.where) == 0 {
+		return l.Features, true
+	}
+	if l.Features > exactCountLimit {
+		return 0, false
+	}
+	sql, args := iq.countSQL()
+	var n int64
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		slog.WarnContext(ctx, "count failed", "collection", l.ID, "err", err)
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values, n int, first, last []byte, more bool) []api.Link {
+	base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID) + "/items"
+	with := func(set map[string]string) string {
+		v := url.Values{}
+		for k, vals := range q {
+			v[k] = vals
+		}
+		for k, val := range set {
+			if val == "" {
+				v.Del(k)
+			} else {
+				v.Set(k, val)
+			}
+		}
+		if len(v) == 0 {
+			return base
+		}
+		return base + "?" + v.Encode()
+	}
+	links := []api.Link{
+		{Href: with(nil), Rel: "self", Type: "application/geo+json", Title: "Trang này — this page"},
+		{Href: with(map[string]string{"f": "html"}), Rel: "alternate", Type: "text/html", Title: "Dạng HTML — as HTML"},
+		{Href: api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID), Rel: "collection", Type: "application/json", Title: l.Title},
+	}
+	back := iq.cursor != nil && iq.cursor.Back
+	hasNext := (more && !back) || (back && n > 0)
+	hasPrev := (iq.cursor != nil && !back && n > 0) || (back && more)
+	sig := iq.sortSignature()
+	mk := func(row []byte, backwards bool) string {
+		var vals []json.RawMessage
+		if json.Unmarshal(row, &vals) != nil || len(vals) == 0 {
+			return ""
+		}
+		fid, _ := strconv.ParseInt(string(vals[len(vals)-1]), 10, 64)
+		return cursor{Sort: sig, Values: vals[:len(vals)-1], FID: fid, Back: backwards}.encode()
+	}
+	if hasNext && last != nil {
+		links = append(links, api.Link{Href: with(map[string]string{"cursor": mk(last, false), "f": q.Get("f")}), Rel: "next", Type: "application/geo+json", Title: "Trang sau — next page"})
+	}
+	if hasPrev && first != nil {
+		links = append(links, api.Link{Href: with(map[string]string{"cursor": mk(first, true), "f": q.Get("f")}), Rel: "prev", Type: "application/geo+json", Title: "Trang trước — previous page"})
+	}
+	return links
+}
+
+// HandleItem serves GET /collections/{id}/items/{featureId}.
+func (s *Service) HandleItem() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, err := s.layer(r.PathValue("id"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		q, err := api.Query(r, "f", "crs", "properties", "skipGeometry")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		fidText := r.PathValue("featureId")
+		fid, err := strconv.ParseInt(fidText, 10, 64)
+		if err != nil {
+			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))
+			return
+		}
+		iq, err := s.parseItems(l, visibleFields(l), q)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		iq.featureID, iq.limit = &fid, 1
+		sql, args := iq.sql()
+		var feature, keyset string
+		var n int64
+		err = s.pool.QueryRow(r.Context(), sql, args...).Scan(&feature, &keyset, &n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))
+			return
+		}
+		if err != nil {
+			api.WriteError(w, r, queryError(err))
+			return
+		}
+		if format == api.HTML {
+			web.Render(w, r, http.StatusOK, "feature", web.Page{Title: l.Title + " #" + fidText, Data: map[string]any{
+				"Layer": l, "Feature": json.RawMessage(feature), "ID": fidText}})
+			return
+		}
+		base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID)
+		links, _ := json.Marshal([]api.Link{
+			{Href: base + "/items/" + fidText, Rel: "self", Type: "application/geo+json"},
+			{Href: base + "/items/" + fidText + "?f=html", Rel: "alternate", Type: "text/html"},
+			{Href: base, Rel: "collection", Type: "application/json", Title: l.Title},
+		})
+		w.Header().Set("Content-Type", "application/geo+json")
+		w.Header().Set("Content-Crs", "<"+iq.crs.URI+">")
+		w.Header().Set("ETag", fmt.Sprintf(`"%s-v%d-%s"`, l.ID, l.DataVersion, fidText))
+		// Add the links to the Feature PostGIS built.
+		out := strings.TrimSuffix(feature, "}") + `, "links": ` + string(links) + "}\n"
+		_, _ = w.Write([]byte(out))
+	})
+}
+
+// queryError turns a database refusal caused by the caller's values into a 400.
+func queryError(err error) error {
+	msg := err.Error()
+	for _, hint := range []string{"invalid input syntax", "out of range", "22P02", "22007", "22008", "22003"} {
+		if strings.Contains(msg, hint) {
+			return api.Errorf(http.StatusBadRequest, "InvalidParameterValue", api.Msg("Giá trị không hợp lệ: %s", "invalid value: %s"), msg)
+		}
+	}
+	return err
+}

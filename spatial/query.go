@@ -1,0 +1,222 @@
+package spatial
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/layers"
+)
+
+// itemsQuery is one request for features, turned into one SQL statement.
+type itemsQuery struct {
+	layer     *layers.Layer
+	fields    []layers.Field // returned properties, in order
+	crs       CRS
+	noGeom    bool
+	sort      []sortKey
+	limit     int
+	cursor    *cursor
+	where     []string
+	args      []any
+	featureID *int64
+}
+
+func (q *itemsQuery) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func col(name string) string { return "t." + pgx.Identifier{name}.Sanitize() }
+
+// castOf is the SQL type a field's values are cast back to from a cursor or a parameter.
+func castOf(f layers.Field) string {
+	switch f.Type {
+	case "integer":
+		return "bigint"
+	case "number":
+		return "double precision"
+	case "boolean":
+		return "boolean"
+	case "date":
+		return "date"
+	case "datetime":
+		return "timestamptz"
+	case "json":
+		return "jsonb"
+	}
+	return "text"
+}
+
+// geometryJSON is the SQL for a feature's geometry as GeoJSON in the requested CRS. Stored
+// coordinates are printed in full when no transformation is needed, so that a parcel
+// requested in its storage CRS comes back exactly as it was imported.
+func (q *itemsQuery) geometryJSON() string {
+	if q.noGeom {
+		return "NULL::json"
+	}
+	g := "t." + pgx.Identifier{q.layer.GeomColumn}.Sanitize()
+	digits := 15
+	if q.crs.SRID != q.layer.SRID {
+		g = fmt.Sprintf("ST_Transform(%s, %d)", g, q.crs.SRID)
+		digits = 3
+		if q.crs.Degrees {
+			digits = 8
+		}
+	}
+	if q.crs.LatLon {
+		g = "ST_FlipCoordinates(" + g + ")"
+	}
+	return fmt.Sprintf("ST_AsGeoJSON(%s, %d, 0)::json", g, digits)
+}
+
+// filterBBox keeps features that intersect b, using the layer's spatial index.
+func (q *itemsQuery) filterBBox(b *bbox) {
+	env := fmt.Sprintf("ST_MakeEnvelope(%s, %s, %s, %s, %d)", q.arg(b.minx), q.arg(b.miny), q.arg(b.maxx), q.arg(b.maxy), b.crs.SRID)
+	if b.crs.SRID != q.layer.SRID {
+		// Densify before transforming, so that the box's edges stay where they were.
+		env = fmt.Sprintf("ST_Transform(ST_Segmentize(%s, %s), %d)", env, q.arg(segment(b)), q.layer.SRID)
+	}
+	g := "t." + pgx.Identifier{q.layer.GeomColumn}.Sanitize()
+	q.where = append(q.where, fmt.Sprintf("ST_Intersects(%s, %s)", g, env))
+}
+
+func segment(b *bbox) float64 {
+	return max(b.maxx-b.minx, b.maxy-b.miny) / 16
+}
+
+func (q *itemsQuery) filterTime(iv *interval) {
+	c := col(q.layer.Temporal)
+	if iv.start != nil {
+		q.where = append(q.where, fmt.Sprintf("%s >= %s::timestamptz", c, q.arg(*iv.start)))
+	}
+	if iv.end != nil {
+		q.where = append(q.where, fmt.Sprintf("%s <= %s::timestamptz", c, q.arg(*iv.end)))
+	}
+}
+
+// sortSignature names the order a cursor belongs to.
+func (q *itemsQuery) sortSignature() string {
+	var b strings.Builder
+	for _, k := range q.sort {
+		if k.desc {
+			b.WriteByte('-')
+		}
+		b.WriteString(k.field.Name)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// after is the keyset condition "comes after the cursor row" in the order of q.sort, then fid.
+// NULLs sort last in both directions, as the ORDER BY says.
+func (q *itemsQuery) after(c *cursor, back bool) string {
+	fidOp := ">"
+	if back {
+		fidOp = "<"
+	}
+	cond := fmt.Sprintf("t.fid %s %s", fidOp, q.arg(c.FID))
+	for i := len(q.sort) - 1; i >= 0; i-- {
+		k := q.sort[i]
+		x := col(k.field.Name)
+		if string(c.Values[i]) == "null" {
+			if back {
+				// Before a NULL come the non-NULLs and the NULLs before it.
+				cond = fmt.Sprintf("(%s IS NOT NULL OR (%s IS NULL AND %s))", x, x, cond)
+			} else {
+				cond = fmt.Sprintf("(%s IS NULL AND %s)", x, cond)
+			}
+			continue
+		}
+		v := fmt.Sprintf("(%s::jsonb #>> '{}')::%s", q.arg(string(c.Values[i])), castOf(k.field))
+		op := ">"
+		if k.desc != back {
+			op = "<"
+		}
+		nulls := ""
+		if !back {
+			nulls = " OR " + x + " IS NULL"
+		}
+		cond = fmt.Sprintf("(%s %s %s%s OR (%s = %s AND %s))", x, op, v, nulls, x, v, cond)
+	}
+	return cond
+}
+
+func (q *itemsQuery) orderBy(back bool) string {
+	var parts []string
+	for _, k := range q.sort {
+		dir := "ASC"
+		if k.desc != back {
+			dir = "DESC"
+		}
+		nulls := "NULLS LAST"
+		if back {
+			nulls = "NULLS FIRST"
+		}
+		parts = append(parts, col(k.field.Name)+" "+dir+" "+nulls)
+	}
+	if back {
+		parts = append(parts, "t.fid DESC")
+	} else {
+		parts = append(parts, "t.fid ASC")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sql is the statement: one row per feature, the Feature JSON built by PostGIS and the
+// sort values of the row for the next cursor. It fetches one row more than the page to know
+// whether there is a next page.
+func (q *itemsQuery) sql() (string, []any) {
+	saved := q.args
+	q.args = slicesCloneAny(q.args)
+	defer func() { q.args = saved }()
+	back := q.cursor != nil && q.cursor.Back
+	where := slicesClone(q.where)
+	if q.cursor != nil {
+		where = append(where, q.after(q.cursor, back))
+	}
+	if q.featureID != nil {
+		where = append(where, "t.fid = "+q.arg(*q.featureID))
+	}
+	props := make([]string, len(q.fields))
+	for i, f := range q.fields {
+		props[i] = col(f.Name) + " AS " + pgx.Identifier{f.Name}.Sanitize()
+	}
+	propsJSON := "'{}'::json"
+	if len(props) > 0 {
+		propsJSON = "(SELECT row_to_json(r) FROM (SELECT " + strings.Join(props, ", ") + ") r)"
+	}
+	keys := []string{}
+	for _, k := range q.sort {
+		keys = append(keys, col(k.field.Name))
+	}
+	keys = append(keys, "t.fid")
+	sql := fmt.Sprintf(`SELECT json_build_object('type', 'Feature', 'id', t.fid, 'geometry', %s, 'properties', %s)::text AS feature,
+       json_build_array(%s)::text AS keyset, 0::bigint AS n
+FROM %s t`, q.geometryJSON(), propsJSON, strings.Join(keys, ", "), q.layer.QualifiedTable())
+	if len(where) > 0 {
+		sql += "\nWHERE " + strings.Join(where, "\n  AND ")
+	}
+	sql += "\nORDER BY " + q.orderBy(back) + "\nLIMIT " + q.arg(q.limit+1)
+	if back {
+		// Read backwards from the cursor, then put the page in its forward order again; the
+		// row count tells whether the first row is the extra one (there is a page before).
+		sql = "SELECT feature, keyset, count(*) OVER () FROM (SELECT feature, keyset, row_number() OVER () AS k FROM (" + sql + ") p) page ORDER BY k DESC"
+	}
+	return sql, q.args
+}
+
+// countSQL counts the features the filters select.
+func (q *itemsQuery) countSQL() (string, []any) {
+	sql := "SELECT count(*) FROM " + q.layer.QualifiedTable() + " t"
+	if len(q.where) > 0 {
+		sql += " WHERE " + strings.Join(q.where, " AND ")
+	}
+	return sql, q.args
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+func slicesCloneAny(s []any) []any { return append([]any(nil), s...) }
