@@ -322,8 +322,7 @@ func (s *Service) HandleItem() http.Handler {
 		}
 		iq.featureID, iq.limit = &fid, 1
 		sql, args := iq.sql()
-		var feature, keyset string
-		var n int64
+		var feature, keyset, n string
 		err = s.pool.QueryRow(r.Context(), sql, args...).Scan(&feature, &keyset, &n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))

@@ -35,8 +35,7 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 	var raw []json.RawMessage
 	var feats []htmlFeature
 	for rows.Next() && len(raw) < iq.limit {
-		var f, k string
-		var n int64
+		var f, k, n string
 		if err := rows.Scan(&f, &k, &n); err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -194,7 +194,7 @@ func (q *itemsQuery) sql() (string, []any) {
 	}
 	keys = append(keys, "t.fid")
 	sql := fmt.Sprintf(`SELECT json_build_object('type', 'Feature', 'id', t.fid, 'geometry', %s, 'properties', %s)::text AS feature,
-       json_build_array(%s)::text AS keyset, 0::bigint AS n
+       json_build_array(%s)::text AS keyset, '0' AS n
 FROM %s t`, q.geometryJSON(), propsJSON, strings.Join(keys, ", "), q.layer.QualifiedTable())
 	if len(where) > 0 {
 		sql += "\nWHERE " + strings.Join(where, "\n  AND ")
@@ -203,7 +203,7 @@ FROM %s t`, q.geometryJSON(), propsJSON, strings.Join(keys, ", "), q.layer.Quali
 	if back {
 		// Read backwards from the cursor, then put the page in its forward order again; the
 		// row count tells whether the first row is the extra one (there is a page before).
-		sql = "SELECT feature, keyset, count(*) OVER () FROM (SELECT feature, keyset, row_number() OVER () AS k FROM (" + sql + ") p) page ORDER BY k DESC"
+		sql = "SELECT feature, keyset, (count(*) OVER ())::text FROM (SELECT feature, keyset, row_number() OVER () AS k FROM (" + sql + ") p) page ORDER BY k DESC"
 	}
 	return sql, q.args
 }
