@@ -59,4 +59,3 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 		"JSONURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
 	}})
 }
-

@@ -56,13 +56,13 @@ func (s *Service) HandleAPI(extra map[string]any) http.Handler {
 			return map[string]any{"get": map[string]any{"summary": summary, "operationId": opID, "parameters": params, "responses": ok(summary, mediaType)}}
 		}
 		paths := map[string]any{
-			"/":              get("Trang chủ — landing page", "getLandingPage", "application/json", nil),
-			"/conformance":   get("Chuẩn tuân thủ — conformance classes", "getConformance", "application/json", nil),
-			"/api":           get("Tài liệu OpenAPI — this document", "getAPI", "application/vnd.oai.openapi+json;version=3.0", nil),
-			"/collections":   get("Các lớp dữ liệu — collections", "getCollections", "application/json", nil),
-			"/health":        get("Tình trạng — health", "getHealth", "application/json", nil),
-			"/catalog":       get("Danh mục cơ sở dữ liệu — catalogue", "getCatalog", "application/json", []any{param("q", "query", "Tìm kiếm không dấu — search", str, false)}),
-			"/catalog/{id}":  get("Một cơ sở dữ liệu — catalogue entry", "getCatalogEntry", "application/json", []any{param("id", "path", "Mã — id", str, true)}),
+			"/":             get("Trang chủ — landing page", "getLandingPage", "application/json", nil),
+			"/conformance":  get("Chuẩn tuân thủ — conformance classes", "getConformance", "application/json", nil),
+			"/api":          get("Tài liệu OpenAPI — this document", "getAPI", "application/vnd.oai.openapi+json;version=3.0", nil),
+			"/collections":  get("Các lớp dữ liệu — collections", "getCollections", "application/json", nil),
+			"/health":       get("Tình trạng — health", "getHealth", "application/json", nil),
+			"/catalog":      get("Danh mục cơ sở dữ liệu — catalogue", "getCatalog", "application/json", []any{param("q", "query", "Tìm kiếm không dấu — search", str, false)}),
+			"/catalog/{id}": get("Một cơ sở dữ liệu — catalogue entry", "getCatalogEntry", "application/json", []any{param("id", "path", "Mã — id", str, true)}),
 		}
 		for k, v := range extra {
 			paths[k] = v
