@@ -163,7 +163,7 @@ func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.
 	h := w.Header()
 	h.Set("Content-Type", "application/geo+json")
 	h.Set("Content-Crs", "<"+iq.crs.URI+">")
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := bufio.NewWriterSize(w, 128<<10)
 	started := false
 	start := func() {
 		if !started {

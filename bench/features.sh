@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Features API benchmark (feature API issue): pages of 1,000 parcels at random keyset
+# positions and 300 m bbox queries, through the hub and as the same SQL directly through pgx,
+# in the same run, on the 1,000,000-parcel sample (bench/import.sh builds hub_bench).
+#
+#   bench/features.sh [DURATION]     (default 20s per measurement)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+admin=$(scripts/postgres.sh)
+ensure_db "$admin" hub_bench
+export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
+build_hub
+bin/hub migrate >/dev/null
+bin/hub sample --if-missing --parcels 1000000 --seed 1 | tail -1
+addr=127.0.0.1:18080
+HUB_LOG_FORMAT=text bin/hub serve --addr "$addr" >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid' EXIT
+sleep 1
+go run ./bench/features -url "http://$addr" -collection land-parcels -duration "${1:-20s}"

@@ -1,0 +1,180 @@
+// Command features measures the features API against the same SQL run directly through pgx,
+// in the same run: pages of limit=1000 at random keyset positions, and bbox queries.
+//
+//	go run ./bench/features -url http://127.0.0.1:8080 -collection land-parcels -duration 20s
+//
+// It reports items/s and p50/p99 latency for each; it never fails on a timing.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/spatial"
+)
+
+func main() {
+	base := flag.String("url", "http://127.0.0.1:8080", "hub to measure")
+	coll := flag.String("collection", "land-parcels", "collection")
+	dur := flag.Duration("duration", 20*time.Second, "time per measurement")
+	conc := flag.Int("c", 8, "concurrent clients")
+	limit := flag.Int("limit", 1000, "features per page")
+	flag.Parse()
+	ctx := context.Background()
+	pool, err := database.Open(ctx, database.URLFromEnv())
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := layers.LoadOne(ctx, pool, *coll)
+	if err != nil || l == nil {
+		log.Fatalf("collection %s: %v", *coll, err)
+	}
+	var maxFID int64
+	if err := pool.QueryRow(ctx, "SELECT max(fid) FROM "+l.QualifiedTable()).Scan(&maxFID); err != nil {
+		log.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
+	// Both sides must read the same table.
+	var served struct {
+		FeatureCount int64 `json:"featureCount"`
+	}
+	if res, err := client.Get(*base + "/collections/" + *coll); err != nil {
+		log.Fatal(err)
+	} else {
+		json.NewDecoder(res.Body).Decode(&served)
+		res.Body.Close()
+	}
+	if served.FeatureCount != l.Features {
+		log.Fatalf("the hub at %s serves %d features of %s, the database here has %d: point both at the same database (HUB_DATABASE_URL)", *base, served.FeatureCount, *coll, l.Features)
+	}
+	// Boxes about 300 m wide around features picked at random, so that they hold data.
+	var centers [][2]float64
+	rows, err := pool.Query(ctx, `SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_PointOnSurface(geom), 4326) c FROM `+
+		l.QualifiedTable()+` TABLESAMPLE SYSTEM (1) REPEATABLE (7) LIMIT 2000) s`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for rows.Next() {
+		var c [2]float64
+		if err := rows.Scan(&c[0], &c[1]); err != nil {
+			log.Fatal(err)
+		}
+		centers = append(centers, c)
+	}
+	rows.Close()
+	randomBox := func(r *rand.Rand) []float64 {
+		c := centers[r.IntN(len(centers))]
+		return []float64{c[0] - 0.0015, c[1] - 0.0015, c[0] + 0.0015, c[1] + 0.0015}
+	}
+	httpPage := func(r *rand.Rand, box bool) (int, error) {
+		q := url.Values{"limit": {fmt.Sprint(*limit)}}
+		if box {
+			b := randomBox(r)
+			q.Set("bbox", fmt.Sprintf("%f,%f,%f,%f", b[0], b[1], b[2], b[3]))
+		} else {
+			q.Set("cursor", spatial.CursorAfter(r.Int64N(max(1, maxFID-int64(*limit)))))
+		}
+		res, err := client.Get(*base + "/collections/" + *coll + "/items?" + q.Encode())
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		n, err := io.Copy(io.Discard, res.Body)
+		if res.StatusCode != 200 {
+			return 0, fmt.Errorf("status %d", res.StatusCode)
+		}
+		return int(n), err
+	}
+	sqlPage := func(r *rand.Rand, box bool) (int, error) {
+		var b []float64
+		after := int64(0)
+		if box {
+			b = randomBox(r)
+		} else {
+			after = r.Int64N(max(1, maxFID-int64(*limit)))
+		}
+		sql, args := spatial.BenchmarkQuery(l, *limit, after, b)
+		rows, err := pool.Query(ctx, sql, args...)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n += len(rows.RawValues()[0])
+		}
+		return n, rows.Err()
+	}
+	fmt.Printf("%s, %d features, %d clients, %s each, limit=%d\n", *coll, l.Features, *conc, *dur, *limit)
+	fmt.Printf("%-28s %10s %12s %9s %9s\n", "", "requests/s", "items/s", "p50 ms", "p99 ms")
+	for _, m := range []struct {
+		name string
+		run  func(*rand.Rand, bool) (int, error)
+		box  bool
+	}{
+		{"pages, direct SQL (pgx)", sqlPage, false},
+		{"pages, hub /items", httpPage, false},
+		{"bbox 300 m, direct SQL", sqlPage, true},
+		{"bbox 300 m, hub /items", httpPage, true},
+	} {
+		report(m.name, *conc, *dur, *limit, m.box, func(r *rand.Rand) (int, error) { return m.run(r, m.box) })
+	}
+}
+
+func report(name string, conc int, dur time.Duration, limit int, box bool, run func(*rand.Rand) (int, error)) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs int
+	deadline := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	for c := 0; c < conc; c++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 7))
+			for time.Now().Before(deadline) {
+				start := time.Now()
+				_, err := run(r)
+				d := time.Since(start)
+				mu.Lock()
+				if err != nil {
+					errs++
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		}(uint64(c))
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		fmt.Fprintf(os.Stderr, "%s: no successful request (%d errors)\n", name, errs)
+		return
+	}
+	rps := float64(len(lat)) / dur.Seconds()
+	items := "-"
+	if !box {
+		items = fmt.Sprintf("%.0f", rps*float64(limit))
+	}
+	fmt.Printf("%-28s %10.1f %12s %9.1f %9.1f", name, rps, items, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]))
+	if errs > 0 {
+		fmt.Printf("  (%d errors)", errs)
+	}
+	fmt.Println()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
