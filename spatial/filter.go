@@ -79,4 +79,3 @@ func target(l *layers.Layer, visible []layers.Field) cql2.Target {
 	}
 	return t
 }
-
