@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-# Real clients the tests drive: GDAL's ogr2ogr/ogrinfo.
-if ! command -v ogr2ogr >/dev/null; then
-  echo "installing gdal-bin" >&2
+# Real clients the tests drive: GDAL's ogr2ogr/ogrinfo and headless Chromium.
+missing=""
+command -v ogr2ogr >/dev/null || missing="$missing gdal-bin"
+command -v chromium >/dev/null || missing="$missing chromium"
+if [ -n "$missing" ]; then
+  echo "installing$missing" >&2
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
-  $sudo_ apt-get update -qq >&2 && $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >&2
+  $sudo_ apt-get update -qq >&2 && $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
 fi
 export HUB_TEST_DATABASE_URL=${HUB_TEST_DATABASE_URL:-$(scripts/postgres.sh)}
 go vet ./...

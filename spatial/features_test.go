@@ -425,3 +425,24 @@ func nullsLast(desc bool) func(a, b map[string]any) bool {
 		return x < y
 	}
 }
+
+// The items page in a real browser: the map draws the features and the table lists them,
+// with a link to the next page.
+func TestItemsPageInChromium(t *testing.T) {
+	srv := hub(t)
+	out, err := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--no-first-run", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=8000",
+		"--dump-dom", srv.URL+"/collections/parcels/items?f=html&limit=20").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v (make test installs Debian's chromium)", err)
+	}
+	dom := string(out)
+	for _, want := range []string{`data-ready="true"`, `class="maplibregl-canvas"`, `rel="next"`, `<h1>Thửa đất thử`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the rendered page lacks %s", want)
+		}
+	}
+	if rows := strings.Count(dom, "/collections/parcels/items/"); rows != 20 {
+		t.Errorf("the table links %d features, want 20", rows)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/haiduong/hub/api"
@@ -34,12 +35,27 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 	defer rows.Close()
 	var raw []json.RawMessage
 	var feats []htmlFeature
-	for rows.Next() && len(raw) < iq.limit {
+	var first, last []byte
+	more := false
+	back := iq.cursor != nil && iq.cursor.Back
+	for rows.Next() {
 		var f, k, n string
 		if err := rows.Scan(&f, &k, &n); err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
+		if total, _ := strconv.Atoi(n); back && len(raw) == 0 && !more && total > iq.limit {
+			more = true // the extra row before the page
+			continue
+		}
+		if !back && len(raw) == iq.limit {
+			more = true
+			break
+		}
+		if first == nil {
+			first = []byte(k)
+		}
+		last = []byte(k)
 		raw = append(raw, json.RawMessage(f))
 		var hf htmlFeature
 		dec := json.NewDecoder(strings.NewReader(f))
@@ -53,9 +69,16 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 	}
 	fc, _ := json.Marshal(map[string]any{"type": "FeatureCollection", "features": raw})
 	q := r.URL.Query()
+	pages := map[string]string{}
+	for _, link := range s.itemsLinks(r, l, iq, q, len(raw), first, last, more) {
+		if link.Rel == "next" || link.Rel == "prev" {
+			pages[link.Rel] = link.Href
+		}
+	}
 	q.Set("f", "json")
 	web.Render(w, r, http.StatusOK, "items", web.Page{Title: l.Title, Data: map[string]any{
 		"Layer": l, "Fields": iq.fields, "Features": feats, "GeoJSON": template.JS(fc),
 		"JSONURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
+		"Next":    pages["next"], "Prev": pages["prev"],
 	}})
 }
