@@ -2,8 +2,14 @@ package cql2_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/binary"
+	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +21,8 @@ import (
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial/cql2"
+
+	_ "modernc.org/sqlite" // to patch a copy of the GeoPackage, see clampAntimeridian
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -87,6 +95,7 @@ func loadCollections(t *testing.T, pool *pgxpool.Pool) map[string]cql2.Target {
 		t.Fatalf("the CQL2 test collections are missing: %v. Get ne110m4cql2.gpkg from the OGC repository "+
 			"opengeospatial/ogcapi-features (cql2/standard/data/) and put it at %s or name it in HUB_CQL2_TEST_DATA", err, defaultTestData)
 	}
+	path = clampAntimeridian(t, path)
 	ctx := context.Background()
 	targets := map[string]cql2.Target{}
 	for layer, id := range collections {
@@ -121,9 +130,98 @@ func loadCollections(t *testing.T, pool *pgxpool.Pool) map[string]cql2.Target {
 	return targets
 }
 
-// knownFailures are ATS rows that cannot pass on this data, by line of the TSV, with why.
-// Keep it short and explained: a row listed here that passes fails the test.
-var knownFailures = map[int]string{}
+// clampAntimeridian returns a copy of the GeoPackage in which the longitude
+// 180.00000000000006 (floating-point noise in Natural Earth's Russia) is 180. The hub's
+// importer refuses any longitude beyond ±180 without tolerance (ingest checkCRS), so it refuses
+// this file as it is; the change moves one vertex by 6e-14° and changes no count. Remove this
+// once the importer accepts such noise.
+func clampAntimeridian(t *testing.T, path string) string {
+	t.Helper()
+	src, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	copyPath := filepath.Join(t.TempDir(), filepath.Base(path))
+	dst, err := os.Create(copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	noise := binary.LittleEndian.AppendUint64(nil, math.Float64bits(180.00000000000006))
+	exact := binary.LittleEndian.AppendUint64(nil, math.Float64bits(180))
+	// The GeoPackage's R-tree triggers call SpatiaLite functions that plain SQLite lacks.
+	if _, err := db.Exec(`DROP TRIGGER IF EXISTS rtree_ne_110m_admin_0_countries_geom_update1`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ne_110m_admin_0_countries'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var triggers []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		triggers = append(triggers, n)
+	}
+	rows.Close()
+	for _, n := range triggers {
+		if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err = db.Query(`SELECT fid, geom FROM ne_110m_admin_0_countries`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := map[int64][]byte{}
+	for rows.Next() {
+		var fid int64
+		var g []byte
+		if err := rows.Scan(&fid, &g); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(g, noise) {
+			fixed[fid] = bytes.ReplaceAll(g, noise, exact)
+		}
+	}
+	rows.Close()
+	for fid, g := range fixed {
+		if _, err := db.Exec(`UPDATE ne_110m_admin_0_countries SET geom = ? WHERE fid = ?`, g, fid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("clamped longitude 180.00000000000006 to 180 in %d countries", len(fixed))
+	return copyPath
+}
+
+// corrections are the ATS rows whose expected count is wrong for the standard's own test data,
+// with the count the data does give and why. They are still compared, with that count.
+// Reported upstream as opengeospatial/ogcapi-features#1011 (open): the accent-insensitive
+// LIKE table counts one feature too few for 'Ch%' and one too many for 'Chis%'.
+var corrections = map[string]struct {
+	count int64
+	why   string
+}{
+	"ACCENTI(name) LIKE accenti('Ch%')": {3,
+		"three names start with Ch: Chișinău, Chicago and Chengdu; the ATS says 2"},
+	"ACCENTI(CASEI(name)) LIKE accenti(casei('Chiș%'))": {1,
+		"only Chișinău starts with chis once accents and case are ignored; the ATS says 2"},
+	"ACCENTI(CASEI(name)) LIKE accenti(casei('cHis%'))": {1,
+		"only Chișinău starts with chis once accents and case are ignored; the ATS says 2"},
+}
 
 // TestConformance runs every filter of the abstract test suite against the real database and
 // compares the number of features with the expected count.
@@ -131,38 +229,44 @@ func TestConformance(t *testing.T) {
 	pool := testdb.Pool(t)
 	targets := loadCollections(t, pool)
 	ctx := context.Background()
-	passed, byClass := 0, map[string][2]int{}
-	for _, c := range readATS(t) {
+	rows := readATS(t)
+	asATS, corrected, byClass := 0, 0, map[string][2]int{}
+	for _, c := range rows {
 		tg, ok := targets[c.collection]
 		if !ok {
 			t.Errorf("line %d: unknown collection %s", c.line, c.collection)
 			continue
 		}
+		want := c.count
+		corr, isCorrected := corrections[c.filter]
+		if isCorrected {
+			want = corr.count
+		}
 		got, err := count(ctx, pool, c.collection, c.filter, tg)
-		ok = err == nil && got == c.count
 		stats := byClass[c.class]
 		stats[1]++
-		if ok {
-			stats[0]++
-			passed++
-		}
-		byClass[c.class] = stats
-		why, known := knownFailures[c.line]
 		switch {
-		case ok && known:
-			t.Errorf("line %d (%s) passes now: remove it from knownFailures (%s)", c.line, c.filter, why)
-		case !ok && known:
-			t.Logf("line %d: known failure: %s", c.line, why)
 		case err != nil:
 			t.Errorf("line %d [%s] %s on %s: %v", c.line, c.class, c.filter, c.collection, err)
-		case !ok:
-			t.Errorf("line %d [%s] %s on %s: %d features, want %d", c.line, c.class, c.filter, c.collection, got, c.count)
+		case got != want:
+			t.Errorf("line %d [%s] %s on %s: %d features, want %d", c.line, c.class, c.filter, c.collection, got, want)
+		case isCorrected:
+			t.Logf("line %d: %d features, not the ATS's %d: %s", c.line, got, c.count, corr.why)
+			stats[0]++
+			corrected++
+		default:
+			stats[0]++
+			asATS++
 		}
+		byClass[c.class] = stats
 	}
 	for class, s := range byClass {
 		t.Logf("%-32s %3d/%d", class, s[0], s[1])
 	}
-	t.Logf("%d ATS filters give the expected count", passed)
+	t.Logf("%d of %d ATS filters give the ATS count, %d the corrected count", asATS, len(rows), corrected)
+	if len(rows) != 274 {
+		t.Errorf("ats-expected-counts.tsv has %d rows, want 274", len(rows))
+	}
 }
 
 func count(ctx context.Context, pool *pgxpool.Pool, collection, filter string, tg cql2.Target) (int64, error) {

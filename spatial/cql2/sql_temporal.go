@@ -12,16 +12,19 @@ import "strings"
 // day, from 00:00:00 to the last microsecond, so T_BEFORE(date, timestamp) means the day ends
 // before the timestamp.
 
-// bound is one end of a temporal operand.
+// bound is one end of a temporal operand. Its SQL is compiled when the predicate first uses
+// it, so that a bound the predicate does not need (T_AFTER reads only one end of each operand)
+// adds no parameter: PostgreSQL refuses parameters that the statement never uses.
 type bound struct {
-	sql    string
+	expr   Expr // nil for an open end
 	typ    Type // Date or Timestamp; 0 for an open end
 	column bool // may be null (not a literal)
+	sql    string
 }
 
-// span is a compiled temporal operand.
+// span is a temporal operand; an instant's begin and end are the same bound.
 type span struct {
-	begin, end bound
+	begin, end *bound
 	interval   bool
 }
 
@@ -49,7 +52,7 @@ func (c *compiler) temporal(e *TemporalPred) string {
 	// One granularity for the whole predicate: timestamps if any bound is one.
 	typ := Date
 	open := true
-	for _, b := range []bound{s1.begin, s1.end, s2.begin, s2.end} {
+	for _, b := range []*bound{s1.begin, s1.end, s2.begin, s2.end} {
 		if b.typ == Timestamp {
 			typ = Timestamp
 		}
@@ -58,10 +61,13 @@ func (c *compiler) temporal(e *TemporalPred) string {
 	if open {
 		typ = Timestamp
 	}
-	b1, e1 := c.boundSQL(s1.begin, typ, false), c.boundSQL(s1.end, typ, true)
-	b2, e2 := c.boundSQL(s2.begin, typ, false), c.boundSQL(s2.end, typ, true)
-	cmp := func(a, op, b string) string { return a + " " + op + " " + b }
-	and := func(parts ...string) string { return "(" + strings.Join(parts, " AND ") + ")" }
+	// Bounds compile when first used, in the order the SQL reads them.
+	b1 := func() string { return c.boundSQL(s1.begin, typ, false) }
+	e1 := func() string { return c.boundSQL(s1.end, typ, true) }
+	b2 := func() string { return c.boundSQL(s2.begin, typ, false) }
+	e2 := func() string { return c.boundSQL(s2.end, typ, true) }
+	cmp := func(a func() string, op string, b func() string) string { return a() + " " + op + " " + b() }
+	all := func(parts ...string) string { return "(" + strings.Join(parts, " AND ") + ")" }
 	var cond string
 	switch e.Op {
 	case "T_AFTER":
@@ -71,42 +77,42 @@ func (c *compiler) temporal(e *TemporalPred) string {
 	case "T_DISJOINT":
 		cond = "(" + cmp(e1, "<", b2) + " OR " + cmp(b1, ">", e2) + ")"
 	case "T_EQUALS":
-		if b1 == e1 && b2 == e2 {
+		if s1.begin == s1.end && s2.begin == s2.end {
 			cond = "(" + cmp(b1, "=", b2) + ")"
 		} else {
-			cond = and(cmp(b1, "=", b2), cmp(e1, "=", e2))
+			cond = all(cmp(b1, "=", b2), cmp(e1, "=", e2))
 		}
 	case "T_INTERSECTS":
-		cond = and(cmp(b1, "<=", e2), cmp(e1, ">=", b2))
+		cond = all(cmp(b1, "<=", e2), cmp(e1, ">=", b2))
 	case "T_MEETS":
 		cond = "(" + cmp(e1, "=", b2) + ")"
 	case "T_METBY":
 		cond = "(" + cmp(b1, "=", e2) + ")"
 	case "T_OVERLAPS":
-		cond = and(cmp(b1, "<", b2), cmp(e1, ">", b2), cmp(e1, "<", e2))
+		cond = all(cmp(b1, "<", b2), cmp(e1, ">", b2), cmp(e1, "<", e2))
 	case "T_OVERLAPPEDBY":
-		cond = and(cmp(b1, ">", b2), cmp(b1, "<", e2), cmp(e1, ">", e2))
+		cond = all(cmp(b1, ">", b2), cmp(b1, "<", e2), cmp(e1, ">", e2))
 	case "T_STARTS":
-		cond = and(cmp(b1, "=", b2), cmp(e1, "<", e2))
+		cond = all(cmp(b1, "=", b2), cmp(e1, "<", e2))
 	case "T_STARTEDBY":
-		cond = and(cmp(b1, "=", b2), cmp(e1, ">", e2))
+		cond = all(cmp(b1, "=", b2), cmp(e1, ">", e2))
 	case "T_DURING":
-		cond = and(cmp(b1, ">", b2), cmp(e1, "<", e2))
+		cond = all(cmp(b1, ">", b2), cmp(e1, "<", e2))
 	case "T_CONTAINS":
-		cond = and(cmp(b1, "<", b2), cmp(e1, ">", e2))
+		cond = all(cmp(b1, "<", b2), cmp(e1, ">", e2))
 	case "T_FINISHES":
-		cond = and(cmp(b1, ">", b2), cmp(e1, "=", e2))
+		cond = all(cmp(b1, ">", b2), cmp(e1, "=", e2))
 	case "T_FINISHEDBY":
-		cond = and(cmp(b1, "<", b2), cmp(e1, "=", e2))
+		cond = all(cmp(b1, "<", b2), cmp(e1, "=", e2))
 	}
 	// An interval of two properties is null when either property is; without this, FALSE AND
 	// NULL would make the predicate false (and its NOT true) instead of null.
 	var nullable []string
 	for _, s := range []span{s1, s2} {
 		if s.interval {
-			for _, b := range []bound{s.begin, s.end} {
+			for _, b := range []*bound{s.begin, s.end} {
 				if b.column {
-					nullable = append(nullable, "("+b.sql+") IS NULL")
+					nullable = append(nullable, "("+c.compileBound(b)+") IS NULL")
 				}
 			}
 		}
@@ -127,29 +133,39 @@ func (c *compiler) span(e Expr, fn string) span {
 		c.fail("'..' can only be a bound of INTERVAL")
 	}
 	b := c.bound(e, fn)
-	if b.typ == 0 {
-		c.fail("%s needs dates, timestamps or intervals, found %s", fn, describe(e))
-	}
 	return span{begin: b, end: b}
 }
 
-func (c *compiler) bound(e Expr, fn string) bound {
-	if _, ok := e.(*OpenEnd); ok {
-		return bound{}
+// bound types an interval bound or instant; its SQL comes later (compileBound).
+func (c *compiler) bound(e Expr, fn string) *bound {
+	switch e := e.(type) {
+	case *OpenEnd:
+		return &bound{}
+	case *DateLit:
+		return &bound{expr: e, typ: Date}
+	case *TimestampLit:
+		return &bound{expr: e, typ: Timestamp}
+	case *PropertyRef:
+		_, typ := c.property(e.Name)
+		if typ == Date || typ == Timestamp {
+			return &bound{expr: e, typ: typ, column: true}
+		}
+		c.fail("%s needs dates, timestamps or intervals, but %s is %s", fn, describe(e), typ.article())
 	}
-	v := c.value(e)
-	if v.typ != Date && v.typ != Timestamp {
-		c.fail("%s needs dates, timestamps or intervals, but %s is %s", fn, describe(e), v.typ.article())
+	v := c.value(e) // fails for functions; any other expression is not temporal
+	c.fail("%s needs dates, timestamps or intervals, but %s is %s", fn, describe(e), v.typ.article())
+	return nil
+}
+
+func (c *compiler) compileBound(b *bound) string {
+	if b.sql == "" {
+		b.sql = c.value(b.expr).sql
 	}
-	_, literal := e.(*DateLit)
-	if _, ts := e.(*TimestampLit); ts {
-		literal = true
-	}
-	return bound{sql: v.sql, typ: v.typ, column: !literal}
+	return b.sql
 }
 
 // boundSQL writes a bound in the predicate's granularity.
-func (c *compiler) boundSQL(b bound, typ Type, end bool) string {
+func (c *compiler) boundSQL(b *bound, typ Type, end bool) string {
 	pgType := "timestamptz"
 	if typ == Date {
 		pgType = "date"
@@ -160,9 +176,9 @@ func (c *compiler) boundSQL(b bound, typ Type, end bool) string {
 	case b.typ == 0:
 		return "'-infinity'::" + pgType
 	case b.typ == typ:
-		return b.sql
+		return c.compileBound(b)
 	case end: // a date as the last microsecond of its UTC day
-		return "((" + b.sql + " + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')"
+		return "((" + c.compileBound(b) + " + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')"
 	}
-	return "((" + b.sql + ")::timestamp AT TIME ZONE 'UTC')"
+	return "((" + c.compileBound(b) + ")::timestamp AT TIME ZONE 'UTC')"
 }
