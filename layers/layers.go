@@ -23,6 +23,7 @@ type Layer struct {
 	EntryID     string    `json:"entryId,omitempty"`
 	Table       string    `json:"-"`
 	GeomColumn  string    `json:"-"`
+	WebColumn   string    `json:"-"` // the geometry in EPSG:3857 for tiles, "" if the table has none
 	GeomType    string    `json:"geometryType"`
 	SRID        int       `json:"srid"`
 	IDColumn    string    `json:"-"`
@@ -74,7 +75,8 @@ func loadAll(ctx context.Context, q interface {
 SELECT l.id, l.title, l.title_en, l.description, COALESCE(l.entry_id, ''), l.table_name, l.geometry_column,
        l.geometry_type, l.srid, l.id_column, l.min_zoom, l.max_zoom, COALESCE(l.temporal_field, ''),
        l.attribution, l.data_version, l.feature_count, COALESCE(l.extent, '{}'), l.updated_at,
-       CASE WHEN l.category IS NOT NULL THEN ARRAY[l.category] ELSE COALESCE(e.categories, ARRAY['default']) END
+       CASE WHEN l.category IS NOT NULL THEN ARRAY[l.category] ELSE COALESCE(e.categories, ARRAY['default']) END,
+       COALESCE(l.web_column, '')
 FROM layers l LEFT JOIN catalog_entries e ON e.id = l.entry_id`)
 	if err != nil {
 		return nil, fmt.Errorf("load layers: %w", err)
@@ -84,7 +86,7 @@ FROM layers l LEFT JOIN catalog_entries e ON e.id = l.entry_id`)
 		l := &Layer{}
 		if err := rows.Scan(&l.ID, &l.Title, &l.TitleEn, &l.Description, &l.EntryID, &l.Table, &l.GeomColumn,
 			&l.GeomType, &l.SRID, &l.IDColumn, &l.MinZoom, &l.MaxZoom, &l.Temporal,
-			&l.Attribution, &l.DataVersion, &l.Features, &l.Extent, &l.Updated, &l.Categories); err != nil {
+			&l.Attribution, &l.DataVersion, &l.Features, &l.Extent, &l.Updated, &l.Categories, &l.WebColumn); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("load layers: %w", err)
 		}
@@ -138,4 +140,16 @@ func LoadOne(ctx context.Context, q interface {
 		return nil, err
 	}
 	return all[id], nil
+}
+
+// OpenFields are the fields served to every caller until the access policy decides per
+// principal: personal data and fields shared only by specific agreement stay out.
+func (l *Layer) OpenFields() []Field {
+	var out []Field
+	for _, f := range l.Fields {
+		if !f.Personal && f.Category != "specific" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

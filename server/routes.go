@@ -11,6 +11,7 @@ import (
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
+	"github.com/haiduong/hub/tiles"
 	"github.com/haiduong/hub/web"
 )
 
@@ -28,13 +29,23 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
 	features := spatial.NewService(reg, pool)
-	mux.Handle("GET /conformance", spatial.HandleConformance())
+	tileService := tiles.NewService(reg, pool, cfg.TileCacheBytes)
+	mux.Handle("GET /conformance", spatial.HandleConformance(tiles.Conformance...))
 	mux.Handle("GET /api", features.HandleAPI(nil))
 	mux.Handle("GET /collections", features.HandleCollections())
 	mux.Handle("GET /collections/{id}", features.HandleCollection())
 	mux.Handle("GET /collections/{id}/items", features.HandleItems())
 	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
 	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
+
+	mux.Handle("GET /collections/{id}/tiles", tileService.HandleCollectionTilesets())
+	mux.Handle("GET /collections/{id}/tiles/{tms}", tileService.HandleCollectionTileset())
+	mux.Handle("GET /collections/{id}/tiles/{tms}/{z}/{y}/{x}", tileService.HandleCollectionTile())
+	mux.Handle("GET /tiles", tileService.HandleDatasetTilesets())
+	mux.Handle("GET /tiles/{tms}", tileService.HandleDatasetTileset())
+	mux.Handle("GET /tiles/{tms}/{z}/{y}/{x}", tileService.HandleDatasetTile())
+	mux.Handle("GET /tileMatrixSets", tiles.HandleTileMatrixSets())
+	mux.Handle("GET /tileMatrixSets/{tms}", tiles.HandleTileMatrixSet())
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))

@@ -26,6 +26,8 @@ type Config struct {
 	// disables editing. Only the hash is kept in memory. (The access issue replaces this with
 	// agencies and API keys.)
 	AdminTokenSHA256 []byte
+	// TileCacheBytes bounds the in-process tile cache; 0 disables it.
+	TileCacheBytes int
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).

@@ -160,8 +160,10 @@ func (s *Service) HandleCollection() http.Handler {
 	})
 }
 
-// HandleConformance serves GET /conformance.
-func HandleConformance() http.Handler {
+// HandleConformance serves GET /conformance: the features classes and those of the other
+// building blocks (tiles) the server wires in.
+func HandleConformance(more ...string) http.Handler {
+	classes := append(append([]string(nil), Conformance...), more...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := api.Query(r, "f")
 		if err != nil {
@@ -174,10 +176,10 @@ func HandleConformance() http.Handler {
 			return
 		}
 		if format == api.HTML {
-			web.Render(w, r, http.StatusOK, "conformance", web.Page{Title: "Chuẩn tuân thủ", Data: Conformance})
+			web.Render(w, r, http.StatusOK, "conformance", web.Page{Title: "Chuẩn tuân thủ", Data: classes})
 			return
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"conformsTo": Conformance})
+		api.WriteJSON(w, http.StatusOK, map[string]any{"conformsTo": classes})
 	})
 }
 

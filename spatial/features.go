@@ -36,17 +36,8 @@ func NewService(reg *layers.Registry, pool *pgxpool.Pool) *Service {
 // numberMatched is left out there instead of estimated (it must never lie).
 const exactCountLimit = 200_000
 
-// visibleFields are the fields served to every caller until the access policy (issue 7)
-// decides per principal: personal data and fields shared only by specific agreement stay out.
-func visibleFields(l *layers.Layer) []layers.Field {
-	var out []layers.Field
-	for _, f := range l.Fields {
-		if !f.Personal && f.Category != "specific" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// visibleFields are the fields a caller may see.
+func visibleFields(l *layers.Layer) []layers.Field { return l.OpenFields() }
 
 func (s *Service) layer(id string) (*layers.Layer, error) {
 	l, ok := s.reg.Get(id)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ Environment:
   HUB_ADDR          address to listen on (default 127.0.0.1:8080)
   HUB_ADMIN_TOKEN   bearer token allowed to edit the catalogue (unset: editing disabled)
   HUB_LOG_FORMAT    json (default) or text
+  HUB_TILE_CACHE_MB in-process tile cache size (default 256; 0 disables it)
 `
 
 func main() {
@@ -131,7 +133,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer pool.Close()
-	cfg := server.Config{Version: buildVersion()}
+	cfg := server.Config{Version: buildVersion(), TileCacheBytes: 256 << 20}
+	if mb := os.Getenv("HUB_TILE_CACHE_MB"); mb != "" {
+		n, err := strconv.Atoi(mb)
+		if err != nil || n < 0 {
+			return fmt.Errorf("HUB_TILE_CACHE_MB=%q: give a number of megabytes (0 disables the cache)", mb)
+		}
+		cfg.TileCacheBytes = n << 20
+	}
 	if tok := os.Getenv("HUB_ADMIN_TOKEN"); tok != "" {
 		sum := sha256.Sum256([]byte(tok))
 		cfg.AdminTokenSHA256 = sum[:]

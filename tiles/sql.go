@@ -1,0 +1,57 @@
+package tiles
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/layers"
+)
+
+// tileSQL is one statement that builds the tile of every layer in ls at $1/$2/$3 (z, x, y)
+// and concatenates them: several layers cost one round trip. Each layer reads its indexed
+// Web Mercator column when it has one, so nothing is reprojected per tile; a table without one
+// is filtered in its own SRID (with the tile's margin) and reprojected.
+func tileSQL(ls []*layers.Layer) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = layerSQL(l)
+	}
+	return "SELECT " + strings.Join(parts, "\n || ")
+}
+
+func layerSQL(l *layers.Layer) string {
+	margin := fmt.Sprintf("ST_TileEnvelope($1, $2, $3, margin => %g)", float64(Buffer)/Extent)
+	var geom, filter string
+	if l.WebColumn != "" {
+		geom = "t." + pgx.Identifier{l.WebColumn}.Sanitize()
+		filter = geom + " && " + margin
+	} else {
+		native := "t." + pgx.Identifier{l.GeomColumn}.Sanitize()
+		geom = "ST_Transform(" + native + ", 3857)"
+		// Densify the envelope before transforming it, so that its edges stay where they
+		// are in the layer's own system and no feature along them is lost.
+		filter = fmt.Sprintf("%s && ST_Transform(ST_Segmentize(%s, (ST_XMax(%s) - ST_XMin(%s)) / 16), %d)", native, margin, margin, margin, l.SRID)
+	}
+	cols := []string{"t.fid", fmt.Sprintf("ST_AsMVTGeom(%s, ST_TileEnvelope($1, $2, $3), %d, %d, true) AS geom", geom, Extent, Buffer)}
+	for _, f := range l.OpenFields() {
+		if f.Type == "json" {
+			continue // MVT values are scalars
+		}
+		c := "t." + pgx.Identifier{f.Name}.Sanitize()
+		switch f.Type {
+		case "date", "datetime":
+			c += "::text"
+		}
+		cols = append(cols, c+" AS "+pgx.Identifier{f.Name}.Sanitize())
+	}
+	return fmt.Sprintf(`(SELECT COALESCE(ST_AsMVT(q, %s, %d, 'geom', 'fid'), ''::bytea) FROM (
+    SELECT %s
+    FROM %s t
+    WHERE %s) q
+  WHERE q.geom IS NOT NULL)`, quote(l.ID), Extent, strings.Join(cols, ", "), l.QualifiedTable(), filter)
+}
+
+// quote makes an SQL string literal of a registry id (a slug).
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,276 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/layers"
+)
+
+// Conformance lists the OGC API – Tiles and TMS classes implemented.
+var Conformance = []string{
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+	"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+	"http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+}
+
+const mvtType = "application/vnd.mapbox-vector-tile"
+
+var (
+	msgBadTile    = api.Msg("Đường dẫn ô bản đồ không hợp lệ: %s", "invalid tile path: %s")
+	msgNoTile     = api.Msg("Ô %d/%d/%d nằm ngoài lưới WebMercatorQuad", "tile %d/%d/%d is outside WebMercatorQuad")
+	msgZoomRange  = api.Msg("Lớp %s có ô ở mức thu phóng %d–%d", "collection %s has tiles at zoom %d–%d")
+	msgNoTMS      = api.Msg("Chỉ có lưới WebMercatorQuad", "only the WebMercatorQuad tile matrix set is served")
+	msgCollection = api.Msg("Không có lớp dữ liệu %q; xem /collections", "no collection %q; see /collections")
+	msgNeedColls  = api.Msg("Hãy chọn lớp: collections=a,b", "name the layers: collections=a,b")
+)
+
+// Service serves vector tiles.
+type Service struct {
+	reg   *layers.Registry
+	pool  *pgxpool.Pool
+	cache *cache
+	group singleflight.Group
+	// queries counts tiles built by the database (for tests and metrics).
+	queries atomic.Int64
+}
+
+// NewService returns the tile service with an in-process cache of cacheBytes (0 disables it).
+func NewService(reg *layers.Registry, pool *pgxpool.Pool, cacheBytes int) *Service {
+	return &Service{reg: reg, pool: pool, cache: newCache(cacheBytes)}
+}
+
+// Purge empties the in-process cache.
+func (s *Service) Purge() { s.cache.purge() }
+
+// Queries is how many tiles the database has built.
+func (s *Service) Queries() int64 { return s.queries.Load() }
+
+// tileKey names a tile of a set of layers at their current data versions: after an import
+// the key changes, so no process ever serves a stale tile.
+func tileKey(ls []*layers.Layer, z, x, y int) string {
+	var b strings.Builder
+	for _, l := range ls {
+		fmt.Fprintf(&b, "%s@%d,", l.ID, l.DataVersion)
+	}
+	fmt.Fprintf(&b, "/%d/%d/%d", z, x, y)
+	return b.String()
+}
+
+func etag(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// tile returns the tile of ls at z/x/y, from the cache or built once however many requests
+// ask for it at the same time.
+func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*entry, error) {
+	key := tileKey(ls, z, x, y)
+	if e, ok := s.cache.get(key); ok {
+		return e, nil
+	}
+	v, err, _ := s.group.Do(key, func() (any, error) {
+		var raw []byte
+		// Detach from one caller's cancellation: others may be waiting on the same tile.
+		qctx := context.WithoutCancel(ctx)
+		if err := s.pool.QueryRow(qctx, tileSQL(ls), z, x, y).Scan(&raw); err != nil {
+			return nil, fmt.Errorf("tile %s: %w", key, err)
+		}
+		s.queries.Add(1)
+		e := &entry{key: key, raw: raw}
+		if len(raw) > 0 {
+			var buf bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+			zw.Write(raw)
+			zw.Close()
+			e.gz = buf.Bytes()
+		}
+		s.cache.put(e)
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*entry), nil
+}
+
+// parseZXY reads {z}/{y}/{x}, with an optional .mvt or .pbf suffix on x.
+func parseZXY(r *http.Request) (z, x, y int, err error) {
+	if tms := r.PathValue("tms"); tms != TMSID {
+		return 0, 0, 0, api.NotFound(msgNoTMS)
+	}
+	xs := strings.TrimSuffix(strings.TrimSuffix(r.PathValue("x"), ".mvt"), ".pbf")
+	vals := make([]int, 3)
+	for i, s := range []string{r.PathValue("z"), r.PathValue("y"), xs} {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, 0, 0, api.BadParam("", msgBadTile, r.URL.Path)
+		}
+		vals[i] = n
+	}
+	z, y, x = vals[0], vals[1], vals[2]
+	if !validTile(z, x, y) {
+		return 0, 0, 0, api.NotFound(msgNoTile, z, y, x)
+	}
+	return z, x, y, nil
+}
+
+// write sends a tile: 204 when empty, gzip when the client takes it, an ETag from the data
+// versions and 304 when the client has it already.
+func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
+	h := w.Header()
+	tag := etag(e.key)
+	h.Set("ETag", tag)
+	h.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=600")
+	h.Set("Vary", "Accept-Encoding")
+	if match := r.Header.Get("If-None-Match"); match != "" && (match == tag || match == "*" || slices.Contains(strings.Split(strings.ReplaceAll(match, " ", ""), ","), tag)) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if len(e.raw) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.Set("Content-Type", mvtType)
+	body := e.raw
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && e.gz != nil {
+		h.Set("Content-Encoding", "gzip")
+		body = e.gz
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// HandleCollectionTile serves GET /collections/{id}/tiles/{tms}/{z}/{y}/{x}.
+func (s *Service) HandleCollectionTile() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := api.Query(r, "f"); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		l, ok := s.reg.Get(r.PathValue("id"))
+		if !ok {
+			api.WriteError(w, r, api.NotFound(msgCollection, r.PathValue("id")))
+			return
+		}
+		z, x, y, err := parseZXY(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		if z < l.MinZoom || z > l.MaxZoom {
+			api.WriteError(w, r, api.NotFound(msgZoomRange, l.ID, l.MinZoom, l.MaxZoom))
+			return
+		}
+		e, err := s.tile(r.Context(), []*layers.Layer{l}, z, x, y)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		s.write(w, r, e)
+	})
+}
+
+// layersParam resolves collections=a,b (all layers when absent).
+func (s *Service) layersParam(q url.Values) ([]*layers.Layer, error) {
+	v := q.Get("collections")
+	if v == "" {
+		if q.Has("collections") {
+			return nil, api.BadParam("collections", msgNeedColls)
+		}
+		return s.reg.List(), nil
+	}
+	var out []*layers.Layer
+	for _, id := range strings.Split(v, ",") {
+		l, ok := s.reg.Get(strings.TrimSpace(id))
+		if !ok {
+			return nil, api.BadParam("collections", msgCollection, id)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// HandleDatasetTile serves GET /tiles/{tms}/{z}/{y}/{x}?collections=a,b: several layers in
+// one tile, built in one round trip; layers outside their zoom range are left out.
+func (s *Service) HandleDatasetTile() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := api.Query(r, "collections", "f")
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		z, x, y, err := parseZXY(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		ls, err := s.layersParam(q)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		var in []*layers.Layer
+		for _, l := range ls {
+			if z >= l.MinZoom && z <= l.MaxZoom {
+				in = append(in, l)
+			}
+		}
+		if len(in) == 0 {
+			api.WriteError(w, r, api.NotFound(msgZoomRange, strings.Join(ids(ls), ","), minZoom(ls), maxZoom(ls)))
+			return
+		}
+		e, err := s.tile(r.Context(), in, z, x, y)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		s.write(w, r, e)
+	})
+}
+
+func ids(ls []*layers.Layer) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.ID
+	}
+	return out
+}
+
+func minZoom(ls []*layers.Layer) int {
+	m := MaxZoom
+	for _, l := range ls {
+		m = min(m, l.MinZoom)
+	}
+	return m
+}
+
+func maxZoom(ls []*layers.Layer) int {
+	m := 0
+	for _, l := range ls {
+		m = max(m, l.MaxZoom)
+	}
+	return m
+}
