@@ -36,6 +36,7 @@ func handleLanding() http.Handler {
 				{Href: base + "/?f=html", Rel: "alternate", Type: "text/html", Title: "Trang này dạng HTML — this document as HTML"},
 				{Href: base + "/api", Rel: "service-desc", Type: "application/vnd.oai.openapi+json;version=3.0", Title: "Tài liệu API (OpenAPI 3.0) — API definition"},
 				{Href: base + "/conformance", Rel: "conformance", Type: "application/json", Title: "Chuẩn tuân thủ — conformance classes"},
+				{Href: base + "/map", Rel: "related", Type: "text/html", Title: "Bản đồ — map"},
 				{Href: base + "/collections", Rel: "data", Type: "application/json", Title: "Lớp dữ liệu không gian — spatial collections"},
 				{Href: base + "/catalog", Rel: "http://www.opengis.net/def/rel/ogc/1.0/data-meta", Type: "application/json", Title: "Danh mục cơ sở dữ liệu dùng chung — shared-database catalogue"},
 				{Href: base + "/layers", Rel: "related", Type: "application/json", Title: "Sổ đăng ký lớp và báo cáo chất lượng — layer registry and quality reports"},

@@ -11,6 +11,7 @@ import (
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
+	"github.com/haiduong/hub/styles"
 	"github.com/haiduong/hub/tiles"
 	"github.com/haiduong/hub/web"
 )
@@ -46,6 +47,11 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /tiles/{tms}/{z}/{y}/{x}", tileService.HandleDatasetTile())
 	mux.Handle("GET /tileMatrixSets", tiles.HandleTileMatrixSets())
 	mux.Handle("GET /tileMatrixSets/{tms}", tiles.HandleTileMatrixSet())
+
+	styleService := styles.NewService(reg)
+	mux.Handle("GET /styles", styleService.HandleList())
+	mux.Handle("GET /styles/{id}", styleService.HandleStyle())
+	mux.Handle("GET /map", web.HandleMap())
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))
