@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fastjson"
 	"golang.org/x/sync/errgroup"
@@ -424,6 +425,9 @@ func crsMember(raw []byte) (int, error) {
 		return 0, nil
 	}
 	name := string(v.GetStringBytes("properties", "name"))
+	if strings.HasSuffix(strings.ToUpper(name), "CRS84") {
+		return 4326, nil // OGC CRS84 in any spelling: WGS 84, longitude first
+	}
 	m := crsCode.FindStringSubmatch(name)
 	if m == nil {
 		return 0, fmt.Errorf(`the file's "crs" %q is not an EPSG code; give the coordinate system with --srs EPSG:N`, name)

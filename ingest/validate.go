@@ -30,8 +30,11 @@ FROM spatial_ref_sys WHERE srid = $1`, im.srcSRID).Scan(&geographic, &vn2000)
 	inVietnam := func(lonMin, latMin, lonMax, latMax float64) bool {
 		return lonMin >= 100 && lonMax <= 118 && latMin >= 6 && latMax <= 25
 	}
+	// Coordinates exactly on the antimeridian or a pole often come out of projections a few
+	// ulps beyond it (Natural Earth's Russia reaches 180.00000000000006).
+	const eps = 1e-9
 	if geographic {
-		if *xmin < -180 || *xmax > 180 || *ymin < -90 || *ymax > 90 {
+		if *xmin < -180-eps || *xmax > 180+eps || *ymin < -90-eps || *ymax > 90+eps {
 			if *ymin >= -180 && *ymax <= 180 && *xmin >= -90 && *xmax <= 90 {
 				return refuse("coordinates %s are latitude, longitude: EPSG:%d files must give longitude first (GeoJSON always does) — swap the axes", ext, im.srcSRID)
 			}

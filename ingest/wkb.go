@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/valyala/fastjson"
 )
@@ -108,8 +109,8 @@ func position(p *fastjson.Value) (x, y float64, err error) {
 	if err != nil || len(a) < 2 {
 		return 0, 0, fmt.Errorf("a position must be an array of at least two numbers, found %s", p)
 	}
-	x, errx := a[0].Float64()
-	y, erry := a[1].Float64()
+	x, errx := exactFloat(a[0])
+	y, erry := exactFloat(a[1])
 	if errx != nil || erry != nil || math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
 		return 0, 0, fmt.Errorf("a position must hold numbers, found %s", p)
 	}
@@ -160,4 +161,15 @@ func appendPolygon(dst []byte, c *fastjson.Value) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// exactFloat parses a JSON number with strconv, which rounds correctly: fastjson's own
+// parser is faster but can be off in the last bit for numbers of 16–17 digits, and a
+// delivered coordinate must come back exactly as it was written.
+func exactFloat(v *fastjson.Value) (float64, error) {
+	if v.Type() != fastjson.TypeNumber {
+		return 0, fmt.Errorf("not a number")
+	}
+	var buf [32]byte
+	return strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
 }

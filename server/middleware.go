@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/tiles"
 )
 
 type ctxKey int
@@ -186,4 +187,18 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.max, prometheus.GaugeValue, float64(s.MaxConns()))
 	ch <- prometheus.MustNewConstMetric(c.acquires, prometheus.CounterValue, float64(s.AcquireCount()))
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
+}
+
+// registerTileMetrics exports how many tiles the database built and how the cache fares.
+func registerTileMetrics(reg *prometheus.Registry, t *tiles.Service) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hub_tile_queries_total", Help: "Tiles built by the database."},
+			func() float64 { return float64(t.Queries()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hub_tile_cache_bytes", Help: "Bytes held by the tile cache."},
+			func() float64 { _, b, _, _ := t.CacheStats(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hub_tile_cache_hits_total", Help: "Tiles served from the cache."},
+			func() float64 { _, _, h, _ := t.CacheStats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hub_tile_cache_misses_total", Help: "Tiles not in the cache."},
+			func() float64 { _, _, _, m := t.CacheStats(); return float64(m) }),
+	)
 }

@@ -31,6 +31,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 
 	features := spatial.NewService(reg, pool)
 	tileService := tiles.NewService(reg, pool, cfg.TileCacheBytes)
+	registerTileMetrics(metrics, tileService)
 	mux.Handle("GET /conformance", spatial.HandleConformance(tiles.Conformance...))
 	mux.Handle("GET /api", features.HandleAPI(nil))
 	mux.Handle("GET /collections", features.HandleCollections())

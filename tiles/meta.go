@@ -19,7 +19,6 @@ type link struct {
 	Templated bool   `json:"templated,omitempty"`
 }
 
-
 // attribution joins the layers' attributions, once each.
 func attribution(ls []*layers.Layer) string {
 	var parts []string

@@ -55,3 +55,7 @@ func layerSQL(l *layers.Layer) string {
 
 // quote makes an SQL string literal of a registry id (a slug).
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// SQL is the statement that builds the tile of ls at $1/$2/$3 (z, x, y), for benchmarks that
+// run it straight through pgx and for checking its plan.
+func SQL(ls []*layers.Layer) string { return tileSQL(ls) }

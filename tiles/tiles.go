@@ -274,3 +274,6 @@ func maxZoom(ls []*layers.Layer) int {
 	}
 	return m
 }
+
+// CacheStats reports the in-process cache: entries, bytes, hits and misses.
+func (s *Service) CacheStats() (entries, bytes int, hits, misses uint64) { return s.cache.stats() }

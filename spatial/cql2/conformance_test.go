@@ -2,14 +2,8 @@ package cql2_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/binary"
-	"io"
-	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,18 +15,20 @@ import (
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial/cql2"
-
-	_ "modernc.org/sqlite" // to patch a copy of the GeoPackage, see clampAntimeridian
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
 // The abstract test suite of CQL2 runs its filters against three Natural Earth 1:110m
 // collections. The standard ships them as one GeoPackage (cql2/standard/data/ne110m4cql2.gpkg
-// in opengeospatial/ogcapi-features; the JSON files beside it there are the collections'
-// queryables, not their features). HUB_CQL2_TEST_DATA names that file; by default it is
-// testdata/ne110m4cql2.gpkg.
-const defaultTestData = "testdata/ne110m4cql2.gpkg"
+// in opengeospatial/ogcapi-features); testdata/ne110m/ holds its three layers as GeoJSON,
+// written by ogr2ogr. HUB_CQL2_TEST_DATA may name the GeoPackage itself instead.
+func collectionFile(layer string) (path string, opt ingest.OpenOptions) {
+	if gpkg := os.Getenv("HUB_CQL2_TEST_DATA"); gpkg != "" {
+		return gpkg, ingest.OpenOptions{Layer: layer}
+	}
+	return "testdata/ne110m/" + layer + ".geojson", ingest.OpenOptions{}
+}
 
 // collections maps the suite's collection names to layer ids the importer accepts.
 var collections = map[string]string{
@@ -87,19 +83,11 @@ func readATS(t *testing.T) []atsCase {
 // filter target of each, built from the layer registry as the feature API builds it.
 func loadCollections(t *testing.T, pool *pgxpool.Pool) map[string]cql2.Target {
 	t.Helper()
-	path := os.Getenv("HUB_CQL2_TEST_DATA")
-	if path == "" {
-		path = defaultTestData
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("the CQL2 test collections are missing: %v. Get ne110m4cql2.gpkg from the OGC repository "+
-			"opengeospatial/ogcapi-features (cql2/standard/data/) and put it at %s or name it in HUB_CQL2_TEST_DATA", err, defaultTestData)
-	}
-	path = clampAntimeridian(t, path)
 	ctx := context.Background()
 	targets := map[string]cql2.Target{}
 	for layer, id := range collections {
-		src, err := ingest.Open(path, ingest.OpenOptions{Layer: layer})
+		path, opt := collectionFile(layer)
+		src, err := ingest.Open(path, opt)
 		if err != nil {
 			t.Fatalf("open %s: %v", layer, err)
 		}
@@ -128,83 +116,6 @@ func loadCollections(t *testing.T, pool *pgxpool.Pool) map[string]cql2.Target {
 		targets[layer] = tg
 	}
 	return targets
-}
-
-// clampAntimeridian returns a copy of the GeoPackage in which the longitude
-// 180.00000000000006 (floating-point noise in Natural Earth's Russia) is 180. The hub's
-// importer refuses any longitude beyond ±180 without tolerance (ingest checkCRS), so it refuses
-// this file as it is; the change moves one vertex by 6e-14° and changes no count. Remove this
-// once the importer accepts such noise.
-func clampAntimeridian(t *testing.T, path string) string {
-	t.Helper()
-	src, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	copyPath := filepath.Join(t.TempDir(), filepath.Base(path))
-	dst, err := os.Create(copyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", copyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	noise := binary.LittleEndian.AppendUint64(nil, math.Float64bits(180.00000000000006))
-	exact := binary.LittleEndian.AppendUint64(nil, math.Float64bits(180))
-	// The GeoPackage's R-tree triggers call SpatiaLite functions that plain SQLite lacks.
-	if _, err := db.Exec(`DROP TRIGGER IF EXISTS rtree_ne_110m_admin_0_countries_geom_update1`); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ne_110m_admin_0_countries'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var triggers []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		triggers = append(triggers, n)
-	}
-	rows.Close()
-	for _, n := range triggers {
-		if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rows, err = db.Query(`SELECT fid, geom FROM ne_110m_admin_0_countries`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixed := map[int64][]byte{}
-	for rows.Next() {
-		var fid int64
-		var g []byte
-		if err := rows.Scan(&fid, &g); err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(g, noise) {
-			fixed[fid] = bytes.ReplaceAll(g, noise, exact)
-		}
-	}
-	rows.Close()
-	for fid, g := range fixed {
-		if _, err := db.Exec(`UPDATE ne_110m_admin_0_countries SET geom = ? WHERE fid = ?`, g, fid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("clamped longitude 180.00000000000006 to 180 in %d countries", len(fixed))
-	return copyPath
 }
 
 // corrections are the ATS rows whose expected count is wrong for the standard's own test data,

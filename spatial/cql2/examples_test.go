@@ -154,9 +154,9 @@ func TestRoundTrip(t *testing.T) {
 
 func TestCanonicalText(t *testing.T) {
 	for src, want := range map[string]string{
-		`"value" IS NOT NULL`:                                            `NOT (value IS NULL)`,
-		`"date" in (DATE('2021-04-16'))`:                                 `"date" IN (DATE('2021-04-16'))`,
-		`x not between 1 and 2`:                                          `NOT (x BETWEEN 1 AND 2)`,
+		`"value" IS NOT NULL`:            `NOT (value IS NULL)`,
+		`"date" in (DATE('2021-04-16'))`: `"date" IN (DATE('2021-04-16'))`,
+		`x not between 1 and 2`:          `NOT (x BETWEEN 1 AND 2)`,
 		`t_before(updated_at, timestamp('2012-08-10T05:30:00.000000Z'))`: `T_BEFORE(updated_at, TIMESTAMP('2012-08-10T05:30:00Z'))`,
 		`a = 1 and (b = 2 or c = 3) and d = 4`:                           `a = 1 AND (b = 2 OR c = 3) AND d = 4`,
 		`(a = 1 and b = 2) and c = 3`:                                    `(a = 1 AND b = 2) AND c = 3`,

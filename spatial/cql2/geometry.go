@@ -140,7 +140,8 @@ func literalGeometry(e Expr, a axes) (geom.Geometry, *Error) {
 	if err := g.Validate(); err != nil {
 		return geom.Geometry{}, errorf("the geometry %s is not valid: %v", clip(Text(e)), err)
 	}
-	return g, nil
+	// The spatial functions are 2D; heights would only take part in datum shifts.
+	return g.Force2D(), nil
 }
 
 func allPositions(g *GeometryLit) []Position {

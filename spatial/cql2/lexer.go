@@ -69,7 +69,11 @@ func lex(src string) []token {
 				i++
 			}
 			if !closed {
-				return fail(start, "expected ' to close the string that starts here, found end of input")
+				hint := ""
+				if strings.Contains(src[start:], `\'`) {
+					hint = ` (\' inside a string is an escaped quote)`
+				}
+				return fail(start, "expected ' to close the string that starts here, found the end of the filter%s", hint)
 			}
 			if !utf8.ValidString(b.String()) {
 				return fail(start, "the string is not valid UTF-8")

@@ -1,7 +1,6 @@
 package cql2
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,7 +239,7 @@ func (c *compiler) arith(e *Arith) value {
 		v value
 	}{{e.Left, l}, {e.Right, r}} {
 		if !side.v.typ.numeric() {
-			c.fail("the operator %s needs numbers, but %s is %s", e.Op, describe(side.e), side.v.typ.article())
+			c.fail("arithmetic needs numbers, but in %s, %s is %s", describe(e), describe(side.e), side.v.typ.article())
 		}
 	}
 	ints := l.typ == Integer && r.typ == Integer
@@ -348,4 +347,4 @@ func describe(e Expr) string {
 	return clip(Text(e))
 }
 
-func itoa(i int) string { return fmt.Sprint(i) }
+func itoa(i int) string { return strconv.Itoa(i) }
