@@ -13,9 +13,13 @@ export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
 build_hub
 bin/hub migrate >/dev/null
 bin/hub sample --if-missing --parcels 1000000 --seed 1 | tail -1
-addr=127.0.0.1:18080
+addr=127.0.0.1:$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 HUB_LOG_FORMAT=text bin/hub serve --addr "$addr" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid' EXIT
 sleep 1
 go run ./bench/features -url "http://$addr" -collection land-parcels -duration "${1:-20s}"
+echo "hub peak RSS after limit=1000 pages: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+# Pages ten times larger must not grow the hub: it streams rows, it never holds a page.
+go run ./bench/features -url "http://$addr" -collection land-parcels -duration 10s -limit 10000 | sed -n 3,4p
+echo "hub peak RSS after limit=10000 pages: $(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"

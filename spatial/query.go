@@ -1,6 +1,7 @@
 package spatial
 
 import (
+	"net/url"
 	"fmt"
 	"strconv"
 	"strings"
@@ -221,18 +222,19 @@ func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 func slicesCloneAny(s []any) []any { return append([]any(nil), s...) }
 
-// BenchmarkQuery returns the statement and arguments the API runs for a page of limit
-// features of l after feature afterFID (0 for the first page), optionally within a WGS 84
-// box: bench/ runs it directly through pgx to measure the API against the physical limit.
-func BenchmarkQuery(l *layers.Layer, limit int, afterFID int64, box []float64) (string, []any) {
-	q := &itemsQuery{layer: l, fields: visibleFields(l), crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}, limit: limit}
-	if len(box) == 4 {
-		q.filterBBox(&bbox{minx: box[0], miny: box[1], maxx: box[2], maxy: box[3], crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}})
+// BenchmarkQuery returns the statement and arguments the API runs for /items with the given
+// query parameters, starting after feature afterFID (0 for the first page): bench/ runs it
+// straight through pgx to measure the API against the physical limit.
+func BenchmarkQuery(l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
+	q, err := (&Service{}).parseItems(l, visibleFields(l), params)
+	if err != nil {
+		return "", nil, err
 	}
 	if afterFID > 0 {
 		q.cursor = &cursor{FID: afterFID}
 	}
-	return q.sql()
+	sql, args := q.sql()
+	return sql, args, nil
 }
 
 // CursorAfter is the cursor of the page that starts after feature fid in the default order.

@@ -79,13 +79,24 @@ func main() {
 		c := centers[r.IntN(len(centers))]
 		return []float64{c[0] - 0.0015, c[1] - 0.0015, c[0] + 0.0015, c[1] + 0.0015}
 	}
-	httpPage := func(r *rand.Rand, box bool) (int, error) {
+	// The three kinds of request: a page at a random keyset position, a 300 m box around a
+	// random parcel, and that box with a CQL2 filter.
+	params := func(r *rand.Rand, kind string) (url.Values, int64) {
 		q := url.Values{"limit": {fmt.Sprint(*limit)}}
-		if box {
-			b := randomBox(r)
-			q.Set("bbox", fmt.Sprintf("%f,%f,%f,%f", b[0], b[1], b[2], b[3]))
-		} else {
-			q.Set("cursor", spatial.CursorAfter(r.Int64N(max(1, maxFID-int64(*limit)))))
+		if kind == "page" {
+			return q, r.Int64N(max(1, maxFID-int64(*limit)))
+		}
+		b := randomBox(r)
+		q.Set("bbox", fmt.Sprintf("%f,%f,%f,%f", b[0], b[1], b[2], b[3]))
+		if kind == "cql2" {
+			q.Set("filter", "land_use IN ('LUC', 'ONT', 'ODT') AND dien_tich > 150 AND NOT ACCENTI(commune_code) LIKE '9%'")
+		}
+		return q, 0
+	}
+	httpPage := func(r *rand.Rand, kind string) (int, error) {
+		q, after := params(r, kind)
+		if after > 0 {
+			q.Set("cursor", spatial.CursorAfter(after))
 		}
 		res, err := client.Get(*base + "/collections/" + *coll + "/items?" + q.Encode())
 		if err != nil {
@@ -98,15 +109,12 @@ func main() {
 		}
 		return int(n), err
 	}
-	sqlPage := func(r *rand.Rand, box bool) (int, error) {
-		var b []float64
-		after := int64(0)
-		if box {
-			b = randomBox(r)
-		} else {
-			after = r.Int64N(max(1, maxFID-int64(*limit)))
+	sqlPage := func(r *rand.Rand, kind string) (int, error) {
+		q, after := params(r, kind)
+		sql, args, err := spatial.BenchmarkQuery(l, q, after)
+		if err != nil {
+			return 0, err
 		}
-		sql, args := spatial.BenchmarkQuery(l, *limit, after, b)
 		rows, err := pool.Query(ctx, sql, args...)
 		if err != nil {
 			return 0, err
@@ -122,15 +130,17 @@ func main() {
 	fmt.Printf("%-28s %10s %12s %9s %9s\n", "", "requests/s", "items/s", "p50 ms", "p99 ms")
 	for _, m := range []struct {
 		name string
-		run  func(*rand.Rand, bool) (int, error)
-		box  bool
+		run  func(*rand.Rand, string) (int, error)
+		kind string
 	}{
-		{"pages, direct SQL (pgx)", sqlPage, false},
-		{"pages, hub /items", httpPage, false},
-		{"bbox 300 m, direct SQL", sqlPage, true},
-		{"bbox 300 m, hub /items", httpPage, true},
+		{"pages, direct SQL (pgx)", sqlPage, "page"},
+		{"pages, hub /items", httpPage, "page"},
+		{"bbox 300 m, direct SQL", sqlPage, "bbox"},
+		{"bbox 300 m, hub /items", httpPage, "bbox"},
+		{"bbox + CQL2, direct SQL", sqlPage, "cql2"},
+		{"bbox + CQL2, hub /items", httpPage, "cql2"},
 	} {
-		report(m.name, *conc, *dur, *limit, m.box, func(r *rand.Rand) (int, error) { return m.run(r, m.box) })
+		report(m.name, *conc, *dur, *limit, m.kind != "page", func(r *rand.Rand) (int, error) { return m.run(r, m.kind) })
 	}
 }
 
