@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Vector-tile benchmark (tiles issue): random tiles at z12–z18 over the 1,000,000-parcel sample,
+# the hub with its cache off and on, against the same SQL straight through pgx, in one run, at
+# concurrency 1, 8 and 64. Peer servers (pg_tileserv, tegola) built outside the repository can
+# be added with PEERS="name=http://…/{z}/{x}/{y},…".
+#
+#   bench/tiles.sh [DURATION]      (default 15s per measurement)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+admin=$(scripts/postgres.sh)
+ensure_db "$admin" hub_bench
+export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
+build_hub
+bin/hub migrate >/dev/null
+bin/hub sample --if-missing --parcels 1000000 --seed 1 | tail -1
+port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+cold=127.0.0.1:$(port); warm=127.0.0.1:$(port)
+HUB_TILE_CACHE_MB=0 HUB_LOG_FORMAT=text bin/hub serve --addr "$cold" >/dev/null 2>&1 & p1=$!
+HUB_TILE_CACHE_MB=1024 HUB_LOG_FORMAT=text bin/hub serve --addr "$warm" >/dev/null 2>&1 & p2=$!
+trap 'kill $p1 $p2' EXIT
+sleep 1
+go run ./bench/tiles -cold "http://$cold" -warm "http://$warm" -peers "${PEERS:-}" -duration "${1:-15s}"
