@@ -30,7 +30,10 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
 	features := spatial.NewService(reg, pool)
-	tileService := tiles.NewService(reg, pool, cfg.TileCacheBytes)
+	tileService := cfg.Tiles
+	if tileService == nil {
+		tileService = tiles.NewService(reg, pool, cfg.TileCacheBytes, nil)
+	}
 	registerTileMetrics(metrics, tileService)
 	mux.Handle("GET /conformance", spatial.HandleConformance(tiles.Conformance...))
 	mux.Handle("GET /api", features.HandleAPI(nil))

@@ -17,6 +17,7 @@ import (
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/tiles"
 )
 
 // Config is what the server needs besides the database.
@@ -28,6 +29,9 @@ type Config struct {
 	AdminTokenSHA256 []byte
 	// TileCacheBytes bounds the in-process tile cache; 0 disables it.
 	TileCacheBytes int
+	// Tiles, when set, is the tile service to serve (with its shared cache and purge
+	// listener, which the caller runs); otherwise one is made from TileCacheBytes.
+	Tiles *tiles.Service
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).

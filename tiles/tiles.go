@@ -47,17 +47,19 @@ var (
 
 // Service serves vector tiles.
 type Service struct {
-	reg   *layers.Registry
-	pool  *pgxpool.Pool
-	cache *cache
-	group singleflight.Group
+	reg    *layers.Registry
+	pool   *pgxpool.Pool
+	cache  *cache
+	shared *Shared // optional, shared by every hub process
+	group  singleflight.Group
 	// queries counts tiles built by the database (for tests and metrics).
 	queries atomic.Int64
 }
 
-// NewService returns the tile service with an in-process cache of cacheBytes (0 disables it).
-func NewService(reg *layers.Registry, pool *pgxpool.Pool, cacheBytes int) *Service {
-	return &Service{reg: reg, pool: pool, cache: newCache(cacheBytes)}
+// NewService returns the tile service with an in-process cache of cacheBytes (0 disables it)
+// and, when shared is not nil, a cache shared with the other hub processes.
+func NewService(reg *layers.Registry, pool *pgxpool.Pool, cacheBytes int, shared *Shared) *Service {
+	return &Service{reg: reg, pool: pool, cache: newCache(cacheBytes), shared: shared}
 }
 
 // Purge empties the in-process cache.
@@ -90,9 +92,13 @@ func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*e
 		return e, nil
 	}
 	v, err, _ := s.group.Do(key, func() (any, error) {
-		var raw []byte
 		// Detach from one caller's cancellation: others may be waiting on the same tile.
 		qctx := context.WithoutCancel(ctx)
+		if e, ok := s.shared.get(qctx, key); ok {
+			s.cache.put(e)
+			return e, nil
+		}
+		var raw []byte
 		if err := s.pool.QueryRow(qctx, tileSQL(ls), z, x, y).Scan(&raw); err != nil {
 			return nil, fmt.Errorf("tile %s: %w", key, err)
 		}
@@ -106,6 +112,7 @@ func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*e
 			e.gz = buf.Bytes()
 		}
 		s.cache.put(e)
+		s.shared.put(qctx, e)
 		return e, nil
 	})
 	if err != nil {
@@ -277,3 +284,30 @@ func maxZoom(ls []*layers.Layer) int {
 
 // CacheStats reports the in-process cache: entries, bytes, hits and misses.
 func (s *Service) CacheStats() (entries, bytes int, hits, misses uint64) { return s.cache.stats() }
+
+// Build makes the tile of l at z/x/y (through the caches) and returns its size.
+func (s *Service) Build(ctx context.Context, l *layers.Layer, z, x, y int) (int, error) {
+	e, err := s.tile(ctx, []*layers.Layer{l}, z, x, y)
+	if err != nil {
+		return 0, err
+	}
+	return len(e.raw), nil
+}
+
+// Cover lists the tiles (z, x, y) over a WGS 84 extent at zooms z0–z1.
+func Cover(extent []float64, z0, z1 int) [][3]int {
+	if len(extent) != 4 {
+		return nil
+	}
+	var out [][3]int
+	for z := z0; z <= z1; z++ {
+		x0, y1 := lonLatToTile(extent[0], extent[1], z)
+		x1, y0 := lonLatToTile(extent[2], extent[3], z)
+		for x := x0; x <= x1; x++ {
+			for y := y0; y <= y1; y++ {
+				out = append(out, [3]int{z, x, y})
+			}
+		}
+	}
+	return out
+}

@@ -338,3 +338,61 @@ func TestTileQueryUsesTheIndex(t *testing.T) {
 		t.Errorf("the tile query does not use the geom_web index:\n%s", plan.String())
 	}
 }
+
+// Two hub processes share tiles through Redis; "hub tiles purge" empties both caches.
+func TestSharedCacheAndPurge(t *testing.T) {
+	setup(t)
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	shared, err := tiles.OpenShared(ctx, "redis://127.0.0.1:6379/9")
+	if err != nil {
+		t.Fatalf("%v (the tests need Redis on 127.0.0.1:6379)", err)
+	}
+	defer shared.Close()
+	if _, err := shared.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := reg.Get("parcels-test")
+	a := tiles.NewService(reg, pool, 8<<20, shared)
+	b := tiles.NewService(reg, pool, 8<<20, shared)
+	tl := tileOf(lon0, lat0, 17)
+	sa, err := a.Build(ctx, l, 17, int(tl.X), int(tl.Y))
+	if err != nil || sa == 0 {
+		t.Fatalf("build: %d %v", sa, err)
+	}
+	sb, err := b.Build(ctx, l, 17, int(tl.X), int(tl.Y))
+	if err != nil || sb != sa || b.Queries() != 0 {
+		t.Errorf("the second process built the tile itself (%d queries) or got another one (%d vs %d bytes)", b.Queries(), sb, sa)
+	}
+
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go b.Listen(lctx, pool)
+	time.Sleep(200 * time.Millisecond)
+	if n, err := shared.Purge(ctx); err != nil || n != 1 {
+		t.Errorf("purged %d shared tiles (%v), want 1", n, err)
+	}
+	if _, err := pool.Exec(ctx, "NOTIFY "+tiles.PurgeChannel); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if entries, _, _, _ := b.CacheStats(); entries == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the process did not empty its cache on NOTIFY")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := b.Build(ctx, l, 17, int(tl.X), int(tl.Y)); err != nil || b.Queries() != 1 {
+		t.Errorf("after the purge the tile must be built again: %d queries, %v", b.Queries(), err)
+	}
+	if got := tiles.Cover([]float64{106.3, 20.9, 106.31, 20.91}, 12, 13); len(got) < 2 {
+		t.Errorf("cover: %v", got)
+	}
+}

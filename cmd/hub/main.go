@@ -24,6 +24,7 @@ import (
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/migrations"
 	"github.com/haiduong/hub/server"
+	"github.com/haiduong/hub/tiles"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the VCS stamp is used.
@@ -36,6 +37,8 @@ Usage:
   hub migrate [--database-url URL]                          apply the embedded SQL migrations
   hub import  --collection ID [options] FILE                load a file into a collection (hub import -h)
   hub sample  [--parcels N] [--seed S]                     build the demo warehouse (real + generated layers)
+  hub tiles seed --collections a,b --zoom 10-14 [--url URL]   pre-build tiles
+  hub tiles purge                                           empty every tile cache
   hub version                                               print the version
 
 Environment:
@@ -44,6 +47,7 @@ Environment:
   HUB_ADMIN_TOKEN   bearer token allowed to edit the catalogue (unset: editing disabled)
   HUB_LOG_FORMAT    json (default) or text
   HUB_TILE_CACHE_MB in-process tile cache size (default 256; 0 disables it)
+  HUB_REDIS_URL     redis://host:port/db: a tile cache shared by several hub processes (optional)
 `
 
 func main() {
@@ -70,6 +74,8 @@ func run(args []string, stdout io.Writer) error {
 		return importCmd(ctx, rest, stdout)
 	case "sample":
 		return sampleCmd(ctx, rest, stdout)
+	case "tiles":
+		return tilesCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil
@@ -150,6 +156,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	go reg.Listen(ctx) // every hub process follows imports made by any other
+	shared, err := openShared(ctx)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		defer shared.Close()
+	}
+	cfg.Tiles = tiles.NewService(reg, pool, cfg.TileCacheBytes, shared)
+	go cfg.Tiles.Listen(ctx, pool) // "hub tiles purge" empties every process's cache
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           server.New(pool, reg, cfg),
