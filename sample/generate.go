@@ -29,7 +29,9 @@ var generatedLayers = []struct {
 	id, table string
 	def       layers.Layer
 }{
-	{"land-parcels", "parcels", layers.Layer{Title: "Thửa đất", TitleEn: "Land parcels", EntryID: "dat-dai", MinZoom: 14, MaxZoom: 22, Attribution: generated,
+	// Parcels from z15: a z14 tile of a dense commune would weigh up to a megabyte; the
+	// overview below stands in for them at smaller scales.
+	{"land-parcels", "parcels", layers.Layer{Title: "Thửa đất", TitleEn: "Land parcels", EntryID: "dat-dai", MinZoom: 15, MaxZoom: 22, Attribution: generated,
 		Fields: []layers.Field{
 			req(f("so_to", "integer", "Số hiệu tờ bản đồ", "Map sheet number")),
 			req(f("so_thua", "integer", "Số thứ tự thửa", "Parcel number")),
@@ -38,6 +40,15 @@ var generatedLayers = []struct {
 			req(f("commune_code", "string", "Mã xã", "Commune code")),
 			personal(f("owner_name", "string", "Người sử dụng đất", "Land user")),
 			personal(f("owner_id", "string", "Số định danh cá nhân", "Citizen id number")),
+		}}},
+	{"land-parcels-overview", "parcels_overview", layers.Layer{Title: "Thửa đất — tổng hợp theo xã", TitleEn: "Land parcels by commune (overview)", EntryID: "dat-dai", MinZoom: 8, MaxZoom: 14, Attribution: generated,
+		Fields: []layers.Field{
+			req(f("commune_code", "string", "Mã xã", "Commune code")),
+			f("commune", "string", "Xã", "Commune"),
+			f("parcels", "integer", "Số thửa", "Parcels"),
+			f("area_ha", "number", "Tổng diện tích (ha)", "Total area (ha)"),
+			code(f("main_land_use", "string", "Mục đích sử dụng chủ yếu", "Main land use"), "land-use"),
+			f("mean_area_m2", "number", "Diện tích thửa trung bình (m²)", "Mean parcel area (m²)"),
 		}}},
 	{"zoning-plans", "zoning", layers.Layer{Title: "Quy hoạch xây dựng", TitleEn: "Zoning plans", EntryID: "quy-hoach", MinZoom: 10, MaxZoom: 22, Attribution: generated,
 		Fields: []layers.Field{

@@ -127,6 +127,17 @@ SELECT u.so_to, row_number() OVER (PARTITION BY commune_fid, so_to ORDER BY j DE
 FROM uses u;
 
 -- +step
+-- The parcels' overview for small scales (z8–14), where parcels themselves would make tiles of
+-- up to a megabyte: one feature per commune with its parcel count, area and dominant land use.
+CREATE TABLE sample_work.parcels_overview AS
+SELECT p.commune_code, c.name AS commune, count(*) AS parcels, round(sum(p.dien_tich) / 10000, 2) AS area_ha,
+       mode() WITHIN GROUP (ORDER BY p.land_use) AS main_land_use,
+       round(avg(p.dien_tich)::numeric, 1) AS mean_area_m2,
+       ST_Multi(c.g) AS g
+FROM sample_work.parcels p JOIN sample_work.communes c ON c.code = p.commune_code
+GROUP BY p.commune_code, c.name, c.g;
+
+-- +step
 -- Planning zones: 500 m blocks of each commune with a planned use and the limits of the plan.
 CREATE TABLE sample_work.zoning AS
 SELECT c.code || '-' || lpad(row_number() OVER (PARTITION BY c.code ORDER BY sq.i, sq.j)::text, 3, '0') AS zone_code,
