@@ -14,7 +14,8 @@ import (
 // function, an invalid geometry.
 //
 // NULL follows SQL's three-valued logic, which is what CQL2 asks: a comparison, LIKE,
-// BETWEEN, IN, spatial or temporal predicate with a null operand is null, NOT null is null,
+// BETWEEN, IN, spatial, temporal or array predicate with a null operand is null (for an Array
+// property, a value that is not a JSON array counts as null), NOT null is null,
 // and a WHERE clause keeps only rows where the filter is true. Division and modulo by zero
 // give null too, rather than a database error.
 func SQL(e Expr, t Target, firstArg int) (sql string, args []any, err error) {
@@ -119,6 +120,10 @@ func (c *compiler) value(e Expr) value {
 	switch e := e.(type) {
 	case *PropertyRef:
 		col, typ := c.property(e.Name)
+		if typ == Array {
+			// JSON null is null (IS NULL); the array functions read the column themselves.
+			col = "NULLIF(" + col + ", 'null'::jsonb)"
+		}
 		return value{col, typ}
 	case *StringLit:
 		return value{c.param(e.Value, "text"), String}
@@ -174,6 +179,8 @@ func (c *compiler) comparable(le Expr, l value, re Expr, r value) {
 		return
 	case l.typ == Geometry || r.typ == Geometry:
 		c.fail("cannot compare %s with %s: compare geometries with S_EQUALS, S_INTERSECTS and the other spatial functions", describe(le), describe(re))
+	case l.typ == Array || r.typ == Array:
+		c.fail("cannot compare %s with %s: compare arrays with A_EQUALS, A_CONTAINS, A_CONTAINEDBY or A_OVERLAPS", describe(le), describe(re))
 	case l.typ == r.typ:
 		return
 	}
@@ -272,7 +279,7 @@ func (c *compiler) arith(e *Arith) value {
 // property resolves a queryable name to its column.
 func (c *compiler) property(name string) (string, Type) {
 	if p, ok := c.t.Properties[name]; ok {
-		if _, known := typeNames[p.Type]; !known || p.Type == typeArray || p.Column == "" {
+		if _, known := typeNames[p.Type]; !known || p.Column == "" {
 			c.fail("the queryable %q is not set up for filtering (type %d, column %q)", name, int(p.Type), p.Column)
 		}
 		return p.Column, p.Type

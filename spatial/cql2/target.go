@@ -13,13 +13,17 @@ const (
 	Date
 	Timestamp
 	Geometry
-
-	// Types of values that no property has here.
-	typeArray
+	// Array is a jsonb column whose values are JSON arrays: the array functions (A_EQUALS,
+	// A_CONTAINS, A_CONTAINEDBY, A_OVERLAPS) compare it with array literals and other Array
+	// properties; nothing else can use it but IS NULL. A value that is not a JSON array (an
+	// object, a string, a number…) counts as null there, and so does JSON null: the array
+	// functions are null for it, so that neither A_CONTAINS(x, …) nor NOT A_CONTAINS(x, …)
+	// selects it, and x IS NULL is true for a JSON null.
+	Array
 )
 
 var typeNames = map[Type]string{String: "string", Integer: "integer", Number: "number",
-	Boolean: "boolean", Date: "date", Timestamp: "timestamp", Geometry: "geometry", typeArray: "array"}
+	Boolean: "boolean", Date: "date", Timestamp: "timestamp", Geometry: "geometry", Array: "array"}
 
 func (t Type) String() string {
 	if n, ok := typeNames[t]; ok {
@@ -31,7 +35,7 @@ func (t Type) String() string {
 // article is "a string", "an integer"… for messages.
 func (t Type) article() string {
 	switch t {
-	case Integer, typeArray:
+	case Integer, Array:
 		return "an " + t.String()
 	}
 	return "a " + t.String()
@@ -40,8 +44,12 @@ func (t Type) article() string {
 func (t Type) numeric() bool { return t == Integer || t == Number }
 
 // ParseType maps the layer registry's field types (layers.Field.Type) to a Type: string,
-// integer, number, boolean, date, datetime (or timestamp) and geometry. Other types (json)
-// cannot be filtered on.
+// integer, number, boolean, date, datetime (or timestamp), geometry, and json, which is Array.
+//
+// The importer types a property json when some value is a JSON array or object, and stores it
+// as jsonb. The registry does not say which of the two a field holds, so json is taken to be
+// an array, the common case (tags, codes, lists of owners): a feature whose value is an object
+// (or any other non-array) is never selected by an array function, nor by its negation.
 func ParseType(s string) (Type, bool) {
 	switch s {
 	case "string":
@@ -58,13 +66,15 @@ func ParseType(s string) (Type, bool) {
 		return Timestamp, true
 	case "geometry":
 		return Geometry, true
+	case "json":
+		return Array, true
 	}
 	return 0, false
 }
 
 // Property is a queryable: the SQL of its column, already a quoted identifier (`"name"`,
 // `t."pop_est"`), and its type. A Property of Type Geometry is a geometry column in
-// StorageSRID.
+// StorageSRID; one of Type Array is a jsonb column.
 type Property struct {
 	Column string
 	Type   Type
