@@ -30,6 +30,7 @@ var Conformance = []string{
 	"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 	"http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 	"http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+	"http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
 	"http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 	"http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 }
@@ -213,6 +214,22 @@ func fieldSchema(f layers.Field) queryableSchema {
 	return qs
 }
 
+// queryable is the /queryables entry of a field: its fieldSchema, except that a json field is
+// an array. Filters read every json field as a JSON array (cql2.ParseType), the common case
+// (the importer types a property json when its values are arrays or objects, and the registry
+// does not say which): the array functions A_EQUALS, A_CONTAINS, A_CONTAINEDBY and A_OVERLAPS
+// compare it, and a feature whose value is an object (or any other non-array) is selected by
+// none of them, nor by their negation. The OpenAPI document keeps fieldSchema's "object" for
+// the field's query parameter, which takes a JSON text (?tags=["a","b"], compared with jsonb
+// equality) and which OpenAPI 3.0 could not declare an array without items.
+func queryable(f layers.Field) queryableSchema {
+	qs := fieldSchema(f)
+	if f.Type == "json" {
+		qs.Type = "array"
+	}
+	return qs
+}
+
 // geometryFormat is the Part 3 format name of a geometry type ("geometry-multipolygon").
 func geometryFormat(t string) string {
 	m := map[string]string{"Point": "point", "MultiPoint": "multipoint", "LineString": "linestring",
@@ -239,7 +256,7 @@ func (s *Service) HandleQueryables() http.Handler {
 			geometryQueryable: {Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"},
 		}
 		for _, f := range visibleFields(l) {
-			props[f.Name] = fieldSchema(f)
+			props[f.Name] = queryable(f)
 		}
 		doc := map[string]any{
 			"$schema":              "https://json-schema.org/draft/2020-12/schema",

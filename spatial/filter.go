@@ -64,7 +64,9 @@ func (s *Service) parseFilter(iq *itemsQuery, visible []layers.Field, q url.Valu
 	return nil
 }
 
-// target is what a filter on l may name: the fields the caller sees and the geometry.
+// target is what a filter on l may name: the fields the caller sees and the geometry. Every
+// registry type has a filter type; json fields (jsonb) are arrays, for the array functions
+// (cql2.ParseType).
 func target(l *layers.Layer, visible []layers.Field) cql2.Target {
 	t := cql2.Target{
 		Properties:  map[string]cql2.Property{},

@@ -1,8 +1,8 @@
 package spatial
 
 import (
-	"net/url"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 

@@ -13,6 +13,11 @@
 // refused with an *Error before any SQL runs; a filter that does not parse is refused with a
 // *SyntaxError that says where and what was expected.
 //
+// Array properties (Type Array, the registry's json) are jsonb columns holding JSON arrays; the
+// array functions compare them with array literals, which travel as one jsonb parameter, and
+// with each other (see sql_array.go for the SQL and the treatment of values that are not
+// arrays).
+//
 // Grammar: the CQL2 1.0 BNF (cql2.bnf) and JSON schema of the OGC standard, with these
 // deliberate, documented extensions: "" inside a quoted identifier stands for one '"'; a
 // unary minus may precede any arithmetic operand (it is read as -1 * operand, the form CQL2
