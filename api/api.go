@@ -182,3 +182,17 @@ func Decode(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// Request checks the query parameters (see Query) and negotiates the format (see Negotiate):
+// what every GET handler does first.
+func Request(r *http.Request, offered []Format, params ...string) (url.Values, Format, error) {
+	q, err := Query(r, append(params, "f")...)
+	if err != nil {
+		return nil, "", err
+	}
+	f, err := Negotiate(r, q, offered...)
+	return q, f, err
+}
+
+// JSONOrHTML are the formats of pages that browsers read too.
+var JSONOrHTML = []Format{JSON, HTML}

@@ -30,17 +30,12 @@ type listResponse struct {
 // HandleList serves GET /catalog: every entry matching q, owner, category and kind.
 func HandleList(s *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "q", "owner", "category", "kind", "f")
+		q, format, err := api.Request(r, api.JSONOrHTML, "q", "owner", "category", "kind")
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
 		f, err := filterFrom(r, s, q)
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -98,12 +93,7 @@ func filterFrom(r *http.Request, s *Store, q map[string][]string) (Filter, error
 // HandleGet serves GET /catalog/{id}.
 func HandleGet(s *Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		_, format, err := api.Request(r, api.JSONOrHTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/layers"
 )
 
 // checkCRS refuses coordinates that cannot be in the declared system: degrees declared as
@@ -71,25 +73,6 @@ FROM (SELECT ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, $5), 4326) a,
 	return refuse("coordinates %s fall outside Viet Nam in EPSG:%d (%.3f %.3f, %.3f %.3f in WGS 84): check the zone or give the right --srs", ext, im.srcSRID, lon0, lat0, lon1, lat1)
 }
 
-// sqlType is the column type of a field type.
-func sqlType(t string) string {
-	switch t {
-	case "integer":
-		return "bigint"
-	case "number":
-		return "double precision"
-	case "boolean":
-		return "boolean"
-	case "date":
-		return "date"
-	case "datetime":
-		return "timestamptz"
-	case "json":
-		return "jsonb"
-	}
-	return "text"
-}
-
 // valueExpr converts the property bound at $arg to a field's type.
 func valueExpr(t string, arg int) string {
 	if t == "json" {
@@ -99,7 +82,7 @@ func valueExpr(t string, arg int) string {
 	if t == "string" {
 		return e
 	}
-	return fmt.Sprintf("NULLIF(%s, '')::%s", e, sqlType(t))
+	return fmt.Sprintf("NULLIF(%s, '')::%s", e, layers.SQLType(t))
 }
 
 // typePattern is what the text of a value of type t must look like to convert.
@@ -283,7 +266,7 @@ func (im *importer) apply(ctx context.Context) error {
 		col := pgx.Identifier{f.Name}.Sanitize()
 		cols = append(cols, col)
 		exprs = append(exprs, valueExpr(f.Type, len(args)))
-		defs = append(defs, col+" "+sqlType(f.Type))
+		defs = append(defs, col+" "+layers.SQLType(f.Type))
 	}
 	geomType := fmt.Sprintf("geometry(%s, %d)", t.GeomType, t.SRID)
 	if im.existing == nil || im.rep.Mode == "replace" {

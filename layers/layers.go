@@ -153,3 +153,22 @@ func (l *Layer) OpenFields() []Field {
 	}
 	return out
 }
+
+// SQLType is the column type of a field type.
+func SQLType(fieldType string) string {
+	switch fieldType {
+	case "integer":
+		return "bigint"
+	case "number":
+		return "double precision"
+	case "boolean":
+		return "boolean"
+	case "date":
+		return "date"
+	case "datetime":
+		return "timestamptz"
+	case "json":
+		return "jsonb"
+	}
+	return "text"
+}

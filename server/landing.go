@@ -16,12 +16,7 @@ type landing struct {
 
 func handleLanding() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		_, format, err := api.Request(r, api.JSONOrHTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -103,12 +103,7 @@ func (s *Service) collection(r *http.Request, l *layers.Layer) Collection {
 // HandleCollections serves GET /collections.
 func (s *Service) HandleCollections() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		_, format, err := api.Request(r, api.JSONOrHTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -137,12 +132,7 @@ func (s *Service) HandleCollections() http.Handler {
 // HandleCollection serves GET /collections/{id}.
 func (s *Service) HandleCollection() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		_, format, err := api.Request(r, api.JSONOrHTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -166,12 +156,7 @@ func (s *Service) HandleCollection() http.Handler {
 func HandleConformance(more ...string) http.Handler {
 	classes := append(append([]string(nil), Conformance...), more...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		_, format, err := api.Request(r, api.JSONOrHTML)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

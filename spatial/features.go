@@ -64,12 +64,7 @@ func (s *Service) HandleItems() http.Handler {
 		for _, f := range visible {
 			allowed = append(allowed, f.Name)
 		}
-		q, err := api.Query(r, allowed...)
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		q, format, err := api.Request(r, api.JSONOrHTML, allowed...)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -290,12 +285,7 @@ func (s *Service) HandleItem() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		q, err := api.Query(r, "f", "crs", "properties", "skipGeometry")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.JSON, api.HTML)
+		q, format, err := api.Request(r, api.JSONOrHTML, "crs", "properties", "skipGeometry")
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -33,23 +33,7 @@ func (q *itemsQuery) arg(v any) string {
 func col(name string) string { return "t." + pgx.Identifier{name}.Sanitize() }
 
 // castOf is the SQL type a field's values are cast back to from a cursor or a parameter.
-func castOf(f layers.Field) string {
-	switch f.Type {
-	case "integer":
-		return "bigint"
-	case "number":
-		return "double precision"
-	case "boolean":
-		return "boolean"
-	case "date":
-		return "date"
-	case "datetime":
-		return "timestamptz"
-	case "json":
-		return "jsonb"
-	}
-	return "text"
-}
+func castOf(f layers.Field) string { return layers.SQLType(f.Type) }
 
 // geometryJSON is the SQL for a feature's geometry as GeoJSON in the requested CRS. Stored
 // coordinates are printed in full when no transformation is needed, so that a parcel
