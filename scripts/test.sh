@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-# Real clients the tests drive: GDAL's ogr2ogr/ogrinfo and headless Chromium.
+# Real clients the tests drive: GDAL's ogr2ogr/ogrinfo, QGIS (its Python bindings, run
+# offscreen) and headless Chromium.
 missing=""
 command -v ogr2ogr >/dev/null || missing="$missing gdal-bin"
 command -v chromium >/dev/null || missing="$missing chromium"
+/usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$missing python3-qgis qgis-providers"
 if [ -n "$missing" ]; then
   echo "installing$missing" >&2
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
