@@ -136,9 +136,14 @@ func (s *Service) resolve(doc map[string]any, base string) int {
 		if !ok {
 			continue
 		}
-		// No layer is drawn below its registry zoom: the tiles would not have it.
+		// No layer is drawn outside its registry zoom range: below it the tiles lack the layer,
+		// above it MapLibre would stretch the last tiles (an overview that hands over to the
+		// detailed layer must stop). A layer's maxzoom is exclusive.
 		if z, _ := l["minzoom"].(float64); z < float64(reg.MinZoom) {
 			l["minzoom"] = reg.MinZoom
+		}
+		if z, ok := l["maxzoom"].(float64); reg.MaxZoom < 22 && (!ok || z > float64(reg.MaxZoom+1)) {
+			l["maxzoom"] = reg.MaxZoom + 1
 		}
 		kept = append(kept, l)
 		vector++
