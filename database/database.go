@@ -48,6 +48,11 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	rp := cfg.ConnConfig.RuntimeParams
 	setDefault(rp, "jit", "off")
 	setDefault(rp, "max_parallel_workers_per_gather", "0")
+	// pgx prepares every statement; after five runs PostgreSQL may switch to a generic plan,
+	// which for a tile or a bbox query cannot see the envelope and trades the bitmap scan for
+	// a slower index scan (measured 8 → 10 ms on a z15 parcel tile). Planning each time costs
+	// a fraction of a millisecond.
+	setDefault(rp, "plan_cache_mode", "force_custom_plan")
 	setDefault(rp, "application_name", "hub")
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

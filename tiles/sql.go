@@ -22,19 +22,19 @@ func tileSQL(ls []*layers.Layer) string {
 }
 
 func layerSQL(l *layers.Layer) string {
-	margin := fmt.Sprintf("ST_TileEnvelope($1, $2, $3, margin => %g)", float64(Buffer)/Extent)
+	// The envelopes are computed once per tile (b), not once per feature.
 	var geom, filter string
 	if l.WebColumn != "" {
 		geom = "t." + pgx.Identifier{l.WebColumn}.Sanitize()
-		filter = geom + " && " + margin
+		filter = geom + " && b.query"
 	} else {
 		native := "t." + pgx.Identifier{l.GeomColumn}.Sanitize()
 		geom = "ST_Transform(" + native + ", 3857)"
 		// Densify the envelope before transforming it, so that its edges stay where they
 		// are in the layer's own system and no feature along them is lost.
-		filter = fmt.Sprintf("%s && ST_Transform(ST_Segmentize(%s, (ST_XMax(%s) - ST_XMin(%s)) / 16), %d)", native, margin, margin, margin, l.SRID)
+		filter = fmt.Sprintf("%s && ST_Transform(ST_Segmentize(b.query, (ST_XMax(b.query) - ST_XMin(b.query)) / 16), %d)", native, l.SRID)
 	}
-	cols := []string{"t.fid", fmt.Sprintf("ST_AsMVTGeom(%s, ST_TileEnvelope($1, $2, $3), %d, %d, true) AS geom", geom, Extent, Buffer)}
+	cols := []string{"t.fid", fmt.Sprintf("ST_AsMVTGeom(%s, b.tile, %d, %d, true) AS geom", geom, Extent, Buffer)}
 	for _, f := range l.OpenFields() {
 		if f.Type == "json" {
 			continue // MVT values are scalars
@@ -48,9 +48,10 @@ func layerSQL(l *layers.Layer) string {
 	}
 	return fmt.Sprintf(`(SELECT COALESCE(ST_AsMVT(q, %s, %d, 'geom', 'fid'), ''::bytea) FROM (
     SELECT %s
-    FROM %s t
+    FROM %s t,
+         (SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => %g) AS query) b
     WHERE %s) q
-  WHERE q.geom IS NOT NULL)`, quote(l.ID), Extent, strings.Join(cols, ", "), l.QualifiedTable(), filter)
+  WHERE q.geom IS NOT NULL)`, quote(l.ID), Extent, strings.Join(cols, ", "), l.QualifiedTable(), float64(Buffer)/Extent, filter)
 }
 
 // quote makes an SQL string literal of a registry id (a slug).
