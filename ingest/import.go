@@ -64,6 +64,11 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 		return nil, err
 	}
 	defer tx.Rollback(context.Background())
+	// Index builds (two GiST indexes per layer) are much faster with room to work; the
+	// default 64 MB is sized for a busy OLTP server, not a bulk load.
+	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'`); err != nil {
+		return nil, err
+	}
 	// Concurrent imports into one layer queue up here instead of interleaving.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hub-import:' || $1))`, opt.Collection); err != nil {
 		return nil, err
