@@ -22,7 +22,9 @@ func tileSQL(ls []*layers.Layer) string {
 }
 
 func layerSQL(l *layers.Layer) string {
-	// The envelopes are computed once per tile (b), not once per feature.
+	// The envelopes are computed once per tile (b), not once per feature. OFFSET 0 keeps the
+	// subquery from being flattened: otherwise "geom IS NOT NULL" is pushed into the scan and
+	// ST_AsMVTGeom runs twice per feature (measured: 4.0 s against 2.4 s for 525 tiles).
 	var geom, filter string
 	if l.WebColumn != "" {
 		geom = "t." + pgx.Identifier{l.WebColumn}.Sanitize()
@@ -50,7 +52,8 @@ func layerSQL(l *layers.Layer) string {
     SELECT %s
     FROM %s t,
          (SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => %g) AS query) b
-    WHERE %s) q
+    WHERE %s
+    OFFSET 0) q
   WHERE q.geom IS NOT NULL)`, quote(l.ID), Extent, strings.Join(cols, ", "), l.QualifiedTable(), float64(Buffer)/Extent, filter)
 }
 
