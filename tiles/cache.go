@@ -5,14 +5,18 @@ import (
 	"sync"
 )
 
-// entry is a cached tile, raw and gzipped (compressed once, served many times).
+// entry is a cached tile, raw and gzipped: compressed the first time a client asks for gzip,
+// then served so many times.
 type entry struct {
 	key     string
 	raw, gz []byte
 	elem    *list.Element
+	gzOnce  sync.Once
 }
 
-func (e *entry) size() int { return len(e.raw) + len(e.gz) + len(e.key) + 64 }
+// size counts the gzipped copy before it exists (about half the tile), so that compressing
+// later never pushes the cache past its bound.
+func (e *entry) size() int { return len(e.raw) + max(len(e.gz), len(e.raw)/2) + len(e.key) + 64 }
 
 // cache is an in-process LRU bounded in bytes. Keys carry the layers' data versions, so an
 // import never has to find and drop stale tiles: they simply stop being asked for and age out.

@@ -104,12 +104,8 @@ func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*e
 		}
 		s.queries.Add(1)
 		e := &entry{key: key, raw: raw}
-		if len(raw) > 0 {
-			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-			zw.Write(raw)
-			zw.Close()
-			e.gz = buf.Bytes()
+		if s.shared != nil {
+			e.gzipped() // other processes will want it; compress once for all
 		}
 		s.cache.put(e)
 		s.shared.put(qctx, e)
@@ -160,9 +156,9 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
 	}
 	h.Set("Content-Type", mvtType)
 	body := e.raw
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") && e.gz != nil {
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
-		body = e.gz
+		body = e.gzipped()
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
@@ -310,4 +306,20 @@ func Cover(extent []float64, z0, z1 int) [][3]int {
 		}
 	}
 	return out
+}
+
+// gzipped returns the tile compressed, compressing it the first time. Entries read from the
+// shared cache arrive compressed already.
+func (e *entry) gzipped() []byte {
+	e.gzOnce.Do(func() {
+		if e.gz != nil || len(e.raw) == 0 {
+			return
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(e.raw)
+		zw.Close()
+		e.gz = buf.Bytes()
+	})
+	return e.gz
 }
