@@ -21,6 +21,7 @@ var (
 	MsgBadBody       = Message{"Nội dung yêu cầu không hợp lệ: %v", "invalid request body: %v"}
 	MsgUnauthorized  = Message{"Cần thông tin xác thực hợp lệ (Authorization: Bearer …)", "a valid credential is required (Authorization: Bearer …)"}
 	MsgNoRoute       = Message{"Không có tài nguyên tại đường dẫn %q", "no resource at path %q"}
+	MsgNoCollection  = Message{"Không có lớp dữ liệu %q; xem /collections", "no collection %q; see /collections"}
 	MsgBadMethod     = Message{"Phương thức %s không được hỗ trợ tại %q", "method %s is not allowed at %q"}
 )
 

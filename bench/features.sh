@@ -7,13 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-admin=$(scripts/postgres.sh)
-ensure_db "$admin" hub_bench
-export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
-build_hub
-bin/hub migrate >/dev/null
+bench_db
 bin/hub sample --if-missing --parcels 1000000 --seed 1 | tail -1
-addr=127.0.0.1:$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+addr=127.0.0.1:$(free_port)
 HUB_LOG_FORMAT=text bin/hub serve --addr "$addr" >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid' EXIT

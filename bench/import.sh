@@ -9,11 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 n=${1:-1000000}
-admin=$(scripts/postgres.sh)
-ensure_db "$admin" hub_bench
-export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
-build_hub
-bin/hub migrate >/dev/null
+bench_db
 out=bench/out; mkdir -p "$out"
 file="$out/parcels-$n.geojson"
 # GDAL takes libpq key=value pairs, not a URL.

@@ -8,14 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-admin=$(scripts/postgres.sh)
-ensure_db "$admin" hub_bench
-export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
-build_hub
-bin/hub migrate >/dev/null
+bench_db
 bin/hub sample --if-missing --parcels 1000000 --seed 1 | tail -1
-port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
-cold=127.0.0.1:$(port); warm=127.0.0.1:$(port)
+cold=127.0.0.1:$(free_port); warm=127.0.0.1:$(free_port)
 HUB_TILE_CACHE_MB=0 HUB_LOG_FORMAT=text bin/hub serve --addr "$cold" >/dev/null 2>&1 & p1=$!
 HUB_TILE_CACHE_MB=1024 HUB_LOG_FORMAT=text bin/hub serve --addr "$warm" >/dev/null 2>&1 & p2=$!
 trap 'kill $p1 $p2' EXIT

@@ -167,7 +167,7 @@ func TestUpdateAndCreate(t *testing.T) {
 	}
 	num, name, owner, kind := 31, "Cơ sở dữ liệu về di tích", "so-van-hoa-the-thao-va-du-lich", "nonspatial"
 	cats := []string{"open"}
-	e, err = s.Create(ctx, "di-tich", catalog.Patch{Number: &num, Name: &name, OwnerID: &owner, Kind: &kind, Categories: &cats})
+	_, err = s.Create(ctx, "di-tich", catalog.Patch{Number: &num, Name: &name, OwnerID: &owner, Kind: &kind, Categories: &cats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,6 @@ func TestUpdateAndCreate(t *testing.T) {
 	if _, err := s.Create(ctx, "trung-so", catalog.Patch{Number: &dup, Name: &name, OwnerID: &owner, Kind: &kind, Categories: &cats}); err == nil {
 		t.Error("a second entry number 14 was accepted")
 	}
-	_ = e
 }
 
 // When no entry holds the words as a phrase, entries holding all of them match, best first.

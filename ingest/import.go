@@ -292,10 +292,7 @@ func (im *importer) plan(ctx context.Context) error {
 	}
 
 	// Field types: the registry's for known fields, inferred from the values for new ones.
-	inferred, err := im.inferTypes(ctx)
-	if err != nil {
-		return err
-	}
+	inferred := im.profile.types()
 	im.columns = map[string]string{}
 	known := map[string]bool{}
 	for _, f := range t.Fields {
@@ -464,15 +461,6 @@ func keyOrder(first []string, all map[string]string) []string {
 	}
 	slices.Sort(rest)
 	return append(out, rest...)
-}
-
-// inferTypes gives every property key of the file the narrowest type that holds its values.
-func (im *importer) inferTypes(context.Context) (map[string]string, error) {
-	return im.profile.types(), nil
-}
-
-func saveLayer(ctx context.Context, tx pgx.Tx, t *layers.Layer, category string) error {
-	return layers.Save(ctx, tx, t, category)
 }
 
 // finishReport completes the quality report and keeps it with the new data version.

@@ -116,10 +116,7 @@ func (im *importer) validate(ctx context.Context) error {
 	if !im.opt.FixInvalid {
 		parts = append(parts, `SELECT n, NULL, 'invalid geometry: ' || ST_IsValidReason(geom) || ' (use --fix-invalid to repair)' FROM hub_stage WHERE geom IS NOT NULL AND NOT ST_IsValid(geom)`)
 	}
-	inferred, err := im.inferTypes(ctx)
-	if err != nil {
-		return err
-	}
+	inferred := im.profile.types()
 	for _, f := range im.target.Fields {
 		key := im.sourceKey(f.Name)
 		it, seen := inferred[key]
@@ -253,7 +250,10 @@ func (im *importer) geomExpr() string {
 // apply writes the staged features into the layer's table according to the mode.
 func (im *importer) apply(ctx context.Context) error {
 	t := im.target
-	if err := saveLayer(ctx, im.tx, t, im.opt.Category); err != nil {
+	if im.existing == nil || im.rep.Mode == "replace" {
+		t.WebColumn = "geom_web" // replace builds the table with it
+	}
+	if err := layers.Save(ctx, im.tx, t, im.opt.Category); err != nil {
 		return err
 	}
 	tbl := pgx.Identifier{"data", t.Table}.Sanitize()
@@ -332,7 +332,6 @@ func (im *importer) replace(ctx context.Context, tbl, geomType string, defs, col
 		`ALTER INDEX data.` + id(next+"_pkey") + ` RENAME TO ` + id(t.Table+"_pkey"),
 		`ALTER INDEX data.` + id(next+"_geom") + ` RENAME TO ` + id(t.Table+"_geom"),
 		`ALTER INDEX data.` + id(next+"_geom_web") + ` RENAME TO ` + id(t.Table+"_geom_web"),
-		`UPDATE layers SET web_column = 'geom_web' WHERE id = ` + quoteLiteral(t.ID),
 		`ALTER SEQUENCE data.` + id(next+"_fid_seq") + ` RENAME TO ` + id(t.Table+"_fid_seq"),
 		`ANALYZE ` + tbl,
 	}
@@ -361,6 +360,3 @@ func shorten(base, suffix string) string {
 	}
 	return base + suffix
 }
-
-// quoteLiteral quotes a registry id (already checked to be a slug) as an SQL string.
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -10,7 +10,7 @@ import (
 // Save writes a layer's definition and its fields inside tx (an import's transaction). Fields
 // not listed are removed from the definition. The data version is left to Bump.
 func Save(ctx context.Context, tx pgx.Tx, l *Layer, category string) error {
-	var entry, temporal, cat any
+	var entry, temporal, cat, web any
 	if l.EntryID != "" {
 		entry = l.EntryID
 	}
@@ -20,17 +20,20 @@ func Save(ctx context.Context, tx pgx.Tx, l *Layer, category string) error {
 	if category != "" {
 		cat = category
 	}
+	if l.WebColumn != "" {
+		web = l.WebColumn
+	}
 	_, err := tx.Exec(ctx, `
 INSERT INTO layers (id, title, title_en, description, entry_id, table_name, geometry_column, geometry_type,
-                    srid, id_column, min_zoom, max_zoom, temporal_field, category, attribution)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                    srid, id_column, min_zoom, max_zoom, temporal_field, category, attribution, web_column)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, title_en = EXCLUDED.title_en, description = EXCLUDED.description,
     entry_id = EXCLUDED.entry_id, geometry_type = EXCLUDED.geometry_type, srid = EXCLUDED.srid,
     min_zoom = EXCLUDED.min_zoom, max_zoom = EXCLUDED.max_zoom, temporal_field = EXCLUDED.temporal_field,
-    category = EXCLUDED.category, attribution = EXCLUDED.attribution`,
+    category = EXCLUDED.category, attribution = EXCLUDED.attribution, web_column = EXCLUDED.web_column`,
 		l.ID, l.Title, l.TitleEn, l.Description, entry, l.Table, l.GeomColumn, l.GeomType,
-		l.SRID, l.IDColumn, l.MinZoom, l.MaxZoom, temporal, cat, l.Attribution)
+		l.SRID, l.IDColumn, l.MinZoom, l.MaxZoom, temporal, cat, l.Attribution, web)
 	if err != nil {
 		return fmt.Errorf("save layer %s: %w", l.ID, err)
 	}

@@ -16,3 +16,14 @@ ensure_db() {
 build_hub() {
   go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/hub ./cmd/hub
 }
+# bench_db: the benchmark database hub_bench, migrated, with a fresh bin/hub; sets HUB_DATABASE_URL.
+bench_db() {
+  local admin
+  admin=$(scripts/postgres.sh)
+  ensure_db "$admin" hub_bench
+  export HUB_DATABASE_URL=$(with_db "$admin" hub_bench)
+  build_hub
+  bin/hub migrate >/dev/null
+}
+# free_port: a loopback port nobody listens on.
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }

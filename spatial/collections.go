@@ -144,7 +144,7 @@ func (s *Service) HandleCollection() http.Handler {
 		}
 		c := s.collection(r, l)
 		if format == api.HTML {
-			web.Render(w, r, http.StatusOK, "collection", web.Page{Title: l.Title, Data: map[string]any{"C": c, "Fields": visibleFields(l)}})
+			web.Render(w, r, http.StatusOK, "collection", web.Page{Title: l.Title, Data: map[string]any{"C": c, "Fields": l.OpenFields()}})
 			return
 		}
 		api.WriteJSON(w, http.StatusOK, c)
@@ -240,7 +240,7 @@ func (s *Service) HandleQueryables() http.Handler {
 		props := map[string]queryableSchema{
 			geometryQueryable: {Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"},
 		}
-		for _, f := range visibleFields(l) {
+		for _, f := range l.OpenFields() {
 			props[f.Name] = queryable(f)
 		}
 		doc := map[string]any{

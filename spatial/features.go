@@ -36,13 +36,10 @@ func NewService(reg *layers.Registry, pool *pgxpool.Pool) *Service {
 // numberMatched is left out there instead of estimated (it must never lie).
 const exactCountLimit = 200_000
 
-// visibleFields are the fields a caller may see.
-func visibleFields(l *layers.Layer) []layers.Field { return l.OpenFields() }
-
 func (s *Service) layer(id string) (*layers.Layer, error) {
 	l, ok := s.reg.Get(id)
 	if !ok {
-		return nil, api.NotFound(msgCollection, id)
+		return nil, api.NotFound(api.MsgNoCollection, id)
 	}
 	return l, nil
 }
@@ -59,7 +56,7 @@ func (s *Service) HandleItems() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		visible := visibleFields(l)
+		visible := l.OpenFields()
 		allowed := append([]string(nil), itemsParams...)
 		for _, f := range visible {
 			allowed = append(allowed, f.Name)
@@ -296,7 +293,7 @@ func (s *Service) HandleItem() http.Handler {
 			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))
 			return
 		}
-		iq, err := s.parseItems(l, visibleFields(l), q)
+		iq, err := s.parseItems(l, l.OpenFields(), q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -70,7 +70,7 @@ func (s *Service) HandleAPI(extra map[string]any) http.Handler {
 		for _, l := range s.reg.List() {
 			base := "/collections/" + l.ID
 			params := commonItemParams()
-			for _, f := range visibleFields(l) {
+			for _, f := range l.OpenFields() {
 				sch := fieldSchema(f)
 				params = append(params, param(f.Name, "query", f.Title+" — "+f.TitleEn+" (bằng — equals)", map[string]any{"type": sch.Type}, false))
 			}

@@ -21,17 +21,16 @@ const (
 )
 
 var (
-	msgLimit      = api.Msg("limit phải là số nguyên từ 1 đến %d", "limit must be an integer from 1 to %d")
-	msgBBox       = api.Msg("bbox phải gồm 4 hoặc 6 số: minx,miny,maxx,maxy (%s)", "bbox must be 4 or 6 numbers: minx,miny,maxx,maxy (%s)")
-	msgCRS        = api.Msg("Hệ tọa độ %q không được hỗ trợ cho lớp này; xem danh sách crs của /collections/%s", "CRS %q is not offered for this collection; see the crs list of /collections/%s")
-	msgDatetime   = api.Msg("datetime không hợp lệ: %s; dùng RFC 3339, ví dụ 2025-07-01 hoặc 2024-01-01T00:00:00Z/..", "invalid datetime: %s; use RFC 3339 such as 2025-07-01 or 2024-01-01T00:00:00Z/..")
-	msgNoTime     = api.Msg("Lớp %s không có thuộc tính thời gian nên không lọc được theo datetime", "collection %s has no temporal property to filter by datetime")
-	msgProperty   = api.Msg("Thuộc tính %q không có trong lớp; các thuộc tính: %s", "unknown property %q; the collection has: %s")
-	msgSortby     = api.Msg("sortby: %s", "sortby: %s")
-	msgCursor     = api.Msg("cursor không hợp lệ hoặc thuộc truy vấn khác; hãy theo liên kết next/prev", "invalid cursor, or one from another query; follow the next/prev links")
-	msgBool       = api.Msg("%s phải là true hoặc false", "%s must be true or false")
-	msgNoFeature  = api.Msg("Không có đối tượng %q trong lớp %s", "no feature %q in collection %s")
-	msgCollection = api.Msg("Không có lớp dữ liệu %q; xem /collections", "no collection %q; see /collections")
+	msgLimit     = api.Msg("limit phải là số nguyên từ 1 đến %d", "limit must be an integer from 1 to %d")
+	msgBBox      = api.Msg("bbox phải gồm 4 hoặc 6 số: minx,miny,maxx,maxy (%s)", "bbox must be 4 or 6 numbers: minx,miny,maxx,maxy (%s)")
+	msgCRS       = api.Msg("Hệ tọa độ %q không được hỗ trợ cho lớp này; xem danh sách crs của /collections/%s", "CRS %q is not offered for this collection; see the crs list of /collections/%s")
+	msgDatetime  = api.Msg("datetime không hợp lệ: %s; dùng RFC 3339, ví dụ 2025-07-01 hoặc 2024-01-01T00:00:00Z/..", "invalid datetime: %s; use RFC 3339 such as 2025-07-01 or 2024-01-01T00:00:00Z/..")
+	msgNoTime    = api.Msg("Lớp %s không có thuộc tính thời gian nên không lọc được theo datetime", "collection %s has no temporal property to filter by datetime")
+	msgProperty  = api.Msg("Thuộc tính %q không có trong lớp; các thuộc tính: %s", "unknown property %q; the collection has: %s")
+	msgSortby    = api.Msg("sortby: %s", "sortby: %s")
+	msgCursor    = api.Msg("cursor không hợp lệ hoặc thuộc truy vấn khác; hãy theo liên kết next/prev", "invalid cursor, or one from another query; follow the next/prev links")
+	msgBool      = api.Msg("%s phải là true hoặc false", "%s must be true or false")
+	msgNoFeature = api.Msg("Không có đối tượng %q trong lớp %s", "no feature %q in collection %s")
 )
 
 func parseLimit(q url.Values) (int, error) {

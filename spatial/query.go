@@ -3,6 +3,7 @@ package spatial
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,10 +156,10 @@ func (q *itemsQuery) orderBy(back bool) string {
 // whether there is a next page.
 func (q *itemsQuery) sql() (string, []any) {
 	saved := q.args
-	q.args = slicesCloneAny(q.args)
+	q.args = slices.Clone(q.args)
 	defer func() { q.args = saved }()
 	back := q.cursor != nil && q.cursor.Back
-	where := slicesClone(q.where)
+	where := slices.Clone(q.where)
 	if q.cursor != nil {
 		where = append(where, q.after(q.cursor, back))
 	}
@@ -202,15 +203,11 @@ func (q *itemsQuery) countSQL() (string, []any) {
 	return sql, q.args
 }
 
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
-
-func slicesCloneAny(s []any) []any { return append([]any(nil), s...) }
-
 // BenchmarkQuery returns the statement and arguments the API runs for /items with the given
 // query parameters, starting after feature afterFID (0 for the first page): bench/ runs it
 // straight through pgx to measure the API against the physical limit.
 func BenchmarkQuery(l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
-	q, err := (&Service{}).parseItems(l, visibleFields(l), params)
+	q, err := (&Service{}).parseItems(l, l.OpenFields(), params)
 	if err != nil {
 		return "", nil, err
 	}

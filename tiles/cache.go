@@ -9,6 +9,7 @@ import (
 // then served so many times.
 type entry struct {
 	key     string
+	etag    string // from the key, i.e. the layers' data versions
 	raw, gz []byte
 	elem    *list.Element
 	gzOnce  sync.Once

@@ -3,6 +3,7 @@ package tiles
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,20 +24,11 @@ type link struct {
 func attribution(ls []*layers.Layer) string {
 	var parts []string
 	for _, l := range ls {
-		if l.Attribution != "" && !contains(parts, l.Attribution) {
+		if l.Attribution != "" && !slices.Contains(parts, l.Attribution) {
 			parts = append(parts, l.Attribution)
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func mvtFieldType(t string) string {
@@ -106,7 +98,7 @@ func tileset(title, self, template string, ls []*layers.Layer, base string) map[
 		}
 		lays = append(lays, map[string]any{
 			"id": l.ID, "title": l.Title, "dataType": "vector", "geometryDimension": dimension(l.GeomType),
-			"minTileMatrix": itoa(l.MinZoom), "maxTileMatrix": itoa(l.MaxZoom),
+			"minTileMatrix": strconv.Itoa(l.MinZoom), "maxTileMatrix": strconv.Itoa(l.MaxZoom),
 			"propertiesSchema": map[string]any{"type": "object", "properties": props},
 		})
 	}
@@ -152,18 +144,12 @@ func dimension(geomType string) int {
 	return 2
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // HandleCollectionTilesets serves GET /collections/{id}/tiles.
 func (s *Service) HandleCollectionTilesets() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := api.Query(r, "f"); err != nil {
+		l, _, err := s.collectionRequest(r)
+		if err != nil {
 			api.WriteError(w, r, err)
-			return
-		}
-		l, ok := s.reg.Get(r.PathValue("id"))
-		if !ok {
-			api.WriteError(w, r, api.NotFound(msgCollection, r.PathValue("id")))
 			return
 		}
 		base := api.BaseURL(r)
@@ -188,14 +174,9 @@ func tilesets(self, title, base string) map[string]any {
 // HandleCollectionTileset serves GET /collections/{id}/tiles/{tms} (f=tilejson for TileJSON).
 func (s *Service) HandleCollectionTileset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
+		l, q, err := s.collectionRequest(r)
 		if err != nil {
 			api.WriteError(w, r, err)
-			return
-		}
-		l, ok := s.reg.Get(r.PathValue("id"))
-		if !ok {
-			api.WriteError(w, r, api.NotFound(msgCollection, r.PathValue("id")))
 			return
 		}
 		if r.PathValue("tms") != TMSID {

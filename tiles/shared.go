@@ -51,7 +51,7 @@ func (s *Shared) get(ctx context.Context, key string) (*entry, bool) {
 		}
 		return nil, false
 	}
-	e := &entry{key: key}
+	e := &entry{key: key, etag: etag(key)}
 	if s, ok := vals[0].(string); ok {
 		e.raw = []byte(s)
 	}

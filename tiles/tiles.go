@@ -37,12 +37,11 @@ var Conformance = []string{
 const mvtType = "application/vnd.mapbox-vector-tile"
 
 var (
-	msgBadTile    = api.Msg("Đường dẫn ô bản đồ không hợp lệ: %s", "invalid tile path: %s")
-	msgNoTile     = api.Msg("Ô %d/%d/%d nằm ngoài lưới WebMercatorQuad", "tile %d/%d/%d is outside WebMercatorQuad")
-	msgZoomRange  = api.Msg("Lớp %s có ô ở mức thu phóng %d–%d", "collection %s has tiles at zoom %d–%d")
-	msgNoTMS      = api.Msg("Chỉ có lưới WebMercatorQuad", "only the WebMercatorQuad tile matrix set is served")
-	msgCollection = api.Msg("Không có lớp dữ liệu %q; xem /collections", "no collection %q; see /collections")
-	msgNeedColls  = api.Msg("Hãy chọn lớp: collections=a,b", "name the layers: collections=a,b")
+	msgBadTile   = api.Msg("Đường dẫn ô bản đồ không hợp lệ: %s", "invalid tile path: %s")
+	msgNoTile    = api.Msg("Ô %d/%d/%d nằm ngoài lưới WebMercatorQuad", "tile %d/%d/%d is outside WebMercatorQuad")
+	msgZoomRange = api.Msg("Lớp %s có ô ở mức thu phóng %d–%d", "collection %s has tiles at zoom %d–%d")
+	msgNoTMS     = api.Msg("Chỉ có lưới WebMercatorQuad", "only the WebMercatorQuad tile matrix set is served")
+	msgNeedColls = api.Msg("Hãy chọn lớp: collections=a,b", "name the layers: collections=a,b")
 )
 
 // Service serves vector tiles.
@@ -103,7 +102,7 @@ func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*e
 			return nil, fmt.Errorf("tile %s: %w", key, err)
 		}
 		s.queries.Add(1)
-		e := &entry{key: key, raw: raw}
+		e := &entry{key: key, etag: etag(key), raw: raw}
 		if s.shared != nil {
 			e.gzipped() // other processes will want it; compress once for all
 		}
@@ -142,7 +141,7 @@ func parseZXY(r *http.Request) (z, x, y int, err error) {
 // versions and 304 when the client has it already.
 func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
 	h := w.Header()
-	tag := etag(e.key)
+	tag := e.etag
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=600")
 	h.Set("Vary", "Accept-Encoding")
@@ -167,13 +166,9 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
 // HandleCollectionTile serves GET /collections/{id}/tiles/{tms}/{z}/{y}/{x}.
 func (s *Service) HandleCollectionTile() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := api.Query(r, "f"); err != nil {
+		l, _, err := s.collectionRequest(r)
+		if err != nil {
 			api.WriteError(w, r, err)
-			return
-		}
-		l, ok := s.reg.Get(r.PathValue("id"))
-		if !ok {
-			api.WriteError(w, r, api.NotFound(msgCollection, r.PathValue("id")))
 			return
 		}
 		z, x, y, err := parseZXY(r)
@@ -207,7 +202,7 @@ func (s *Service) layersParam(q url.Values) ([]*layers.Layer, error) {
 	for _, id := range strings.Split(v, ",") {
 		l, ok := s.reg.Get(strings.TrimSpace(id))
 		if !ok {
-			return nil, api.BadParam("collections", msgCollection, id)
+			return nil, api.BadParam("collections", api.MsgNoCollection, id)
 		}
 		if !slices.Contains(out, l) {
 			out = append(out, l)
@@ -322,4 +317,17 @@ func (e *entry) gzipped() []byte {
 		e.gz = buf.Bytes()
 	})
 	return e.gz
+}
+
+// collectionRequest checks the query of a /collections/{id}/tiles… request and finds its layer.
+func (s *Service) collectionRequest(r *http.Request) (*layers.Layer, url.Values, error) {
+	q, err := api.Query(r, "f")
+	if err != nil {
+		return nil, nil, err
+	}
+	l, ok := s.reg.Get(r.PathValue("id"))
+	if !ok {
+		return nil, nil, api.NotFound(api.MsgNoCollection, r.PathValue("id"))
+	}
+	return l, q, nil
 }
