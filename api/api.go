@@ -113,6 +113,7 @@ type Format string
 const (
 	JSON Format = "json"
 	HTML Format = "html"
+	CSV  Format = "csv"
 )
 
 // Negotiate picks the response format: the f parameter wins; otherwise a browser (text/html

@@ -45,6 +45,22 @@ type Entry struct {
 	Categories []string  `json:"categories"`
 	Kind       string    `json:"kind"`
 	Updated    time.Time `json:"updated"`
+	// Connection says whether the hub holds the entry's data: the collections loaded from it,
+	// and why there are none when there are none.
+	Connection Connection `json:"connection"`
+}
+
+// Connection statuses.
+const (
+	Connected    = "connected"     // the entry's data is in the hub as collections
+	NotConnected = "not-connected" // nothing loaded yet, or nothing to load (see Note)
+)
+
+// Connection is the state of an entry's data in the hub.
+type Connection struct {
+	Status      string   `json:"status"`
+	Collections []string `json:"collections"`
+	Note        string   `json:"note,omitempty"`
 }
 
 // Filter selects entries; zero fields select everything.
@@ -66,7 +82,8 @@ var ErrNotFound = errors.New("not found")
 
 const selectEntries = `
 SELECT e.id, e.number, e.name, e.name_en, a.id, a.name, a.name_en,
-       e.purpose, e.scope, e.content, e.source, e.categories, e.kind, e.updated_at
+       e.purpose, e.scope, e.content, e.source, e.categories, e.kind, e.updated_at,
+       ARRAY(SELECT l.id FROM layers l WHERE l.entry_id = e.id ORDER BY l.id), e.connection_note
 FROM catalog_entries e JOIN agencies a ON a.id = e.owner_id`
 
 // The owner's name is searched too ("giao thong" finds the transport department's entries), so
@@ -132,7 +149,12 @@ func tsQuery(words []string, op string) string {
 func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
 	err := row.Scan(&e.ID, &e.Number, &e.Name, &e.NameEn, &e.Owner.ID, &e.Owner.Name, &e.Owner.NameEn,
-		&e.Purpose, &e.Scope, &e.Content, &e.Source, &e.Categories, &e.Kind, &e.Updated)
+		&e.Purpose, &e.Scope, &e.Content, &e.Source, &e.Categories, &e.Kind, &e.Updated,
+		&e.Connection.Collections, &e.Connection.Note)
+	e.Connection.Status = NotConnected
+	if len(e.Connection.Collections) > 0 {
+		e.Connection.Status = Connected
+	}
 	return e, err
 }
 
@@ -183,6 +205,8 @@ type Patch struct {
 	Source     *string   `json:"source"`
 	Categories *[]string `json:"categories"`
 	Kind       *string   `json:"kind"`
+	// ConnectionNote says why the hub holds no data of the entry.
+	ConnectionNote *string `json:"connectionNote"`
 }
 
 // ValidationError says which field of an edit is wrong and why.
@@ -207,8 +231,9 @@ UPDATE catalog_entries SET
     source     = COALESCE($9, source),
     categories = COALESCE($10, categories),
     kind       = COALESCE($11, kind),
+    connection_note = COALESCE($12, connection_note),
     updated_at = now()
-WHERE id = $1`, id, p.Number, p.Name, p.NameEn, p.OwnerID, p.Purpose, p.Scope, p.Content, p.Source, p.Categories, p.Kind)
+WHERE id = $1`, id, p.Number, p.Name, p.NameEn, p.OwnerID, p.Purpose, p.Scope, p.Content, p.Source, p.Categories, p.Kind, p.ConnectionNote)
 	if err != nil {
 		return Entry{}, constraintError(err)
 	}
@@ -230,9 +255,9 @@ func (s *Store) Create(ctx context.Context, id string, p Patch) (Entry, error) {
 		return Entry{}, err
 	}
 	_, err := s.pool.Exec(ctx, `
-INSERT INTO catalog_entries (id, number, name, name_en, owner_id, purpose, scope, content, source, categories, kind)
-VALUES ($1, $2, $3, COALESCE($4, ''), $5, COALESCE($6, ''), COALESCE($7, ''), COALESCE($8, ''), COALESCE($9, ''), $10, $11)`,
-		id, p.Number, p.Name, p.NameEn, p.OwnerID, p.Purpose, p.Scope, p.Content, p.Source, p.Categories, p.Kind)
+INSERT INTO catalog_entries (id, number, name, name_en, owner_id, purpose, scope, content, source, categories, kind, connection_note)
+VALUES ($1, $2, $3, COALESCE($4, ''), $5, COALESCE($6, ''), COALESCE($7, ''), COALESCE($8, ''), COALESCE($9, ''), $10, $11, COALESCE($12, ''))`,
+		id, p.Number, p.Name, p.NameEn, p.OwnerID, p.Purpose, p.Scope, p.Content, p.Source, p.Categories, p.Kind, p.ConnectionNote)
 	if err != nil {
 		return Entry{}, constraintError(err)
 	}

@@ -63,6 +63,17 @@ func (r *Registry) List() []*Layer {
 	return out
 }
 
+// Spatial returns the layers with geometry (no record collections), ordered by id.
+func (r *Registry) Spatial() []*Layer {
+	var out []*Layer
+	for _, l := range r.List() {
+		if !l.IsRecord() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // Changed returns a channel that is closed at the next reload: what caches wait on.
 func (r *Registry) Changed() <-chan struct{} {
 	r.mu.RLock()

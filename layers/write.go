@@ -10,7 +10,17 @@ import (
 // Save writes a layer's definition and its fields inside tx (an import's transaction). Fields
 // not listed are removed from the definition. The data version is left to Bump.
 func Save(ctx context.Context, tx pgx.Tx, l *Layer, category string) error {
-	var entry, temporal, cat, web any
+	var entry, temporal, cat, web, key, geomCol, geomType, srid any
+	if !l.IsRecord() {
+		geomCol, geomType, srid = l.GeomColumn, l.GeomType, l.SRID
+	}
+	if l.KeyField != "" {
+		key = l.KeyField
+	}
+	itemType := l.ItemType
+	if itemType == "" {
+		itemType = Feature
+	}
 	if l.EntryID != "" {
 		entry = l.EntryID
 	}
@@ -25,15 +35,17 @@ func Save(ctx context.Context, tx pgx.Tx, l *Layer, category string) error {
 	}
 	_, err := tx.Exec(ctx, `
 INSERT INTO layers (id, title, title_en, description, entry_id, table_name, geometry_column, geometry_type,
-                    srid, id_column, min_zoom, max_zoom, temporal_field, category, attribution, web_column)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    srid, id_column, min_zoom, max_zoom, temporal_field, category, attribution, web_column,
+                    item_type, key_field)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, title_en = EXCLUDED.title_en, description = EXCLUDED.description,
     entry_id = EXCLUDED.entry_id, geometry_type = EXCLUDED.geometry_type, srid = EXCLUDED.srid,
     min_zoom = EXCLUDED.min_zoom, max_zoom = EXCLUDED.max_zoom, temporal_field = EXCLUDED.temporal_field,
-    category = EXCLUDED.category, attribution = EXCLUDED.attribution, web_column = EXCLUDED.web_column`,
-		l.ID, l.Title, l.TitleEn, l.Description, entry, l.Table, l.GeomColumn, l.GeomType,
-		l.SRID, l.IDColumn, l.MinZoom, l.MaxZoom, temporal, cat, l.Attribution, web)
+    category = EXCLUDED.category, attribution = EXCLUDED.attribution, web_column = EXCLUDED.web_column,
+    item_type = EXCLUDED.item_type, key_field = EXCLUDED.key_field`,
+		l.ID, l.Title, l.TitleEn, l.Description, entry, l.Table, geomCol, geomType,
+		srid, l.IDColumn, l.MinZoom, l.MaxZoom, temporal, cat, l.Attribution, web, itemType, key)
 	if err != nil {
 		return fmt.Errorf("save layer %s: %w", l.ID, err)
 	}
@@ -67,10 +79,20 @@ ON CONFLICT (layer_id, name) DO UPDATE SET
 // WGS 84 extent. It returns the new version.
 func Bump(ctx context.Context, tx pgx.Tx, id string) (int64, error) {
 	var l Layer
-	if err := tx.QueryRow(ctx, `SELECT table_name, geometry_column FROM layers WHERE id = $1`, id).Scan(&l.Table, &l.GeomColumn); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT table_name, COALESCE(geometry_column, '') FROM layers WHERE id = $1`, id).Scan(&l.Table, &l.GeomColumn); err != nil {
 		return 0, fmt.Errorf("bump layer %s: %w", id, err)
 	}
 	var version int64
+	if l.GeomColumn == "" {
+		err := tx.QueryRow(ctx, `
+UPDATE layers SET data_version = data_version + 1, updated_at = now(),
+    feature_count = (SELECT count(*) FROM `+l.QualifiedTable()+`)
+WHERE id = $1 RETURNING data_version`, id).Scan(&version)
+		if err != nil {
+			return 0, fmt.Errorf("bump collection %s: %w", id, err)
+		}
+		return version, nil
+	}
 	err := tx.QueryRow(ctx, `
 WITH s AS (
     SELECT count(*) AS n, ST_Transform(ST_SetSRID(ST_Extent(`+pgx.Identifier{l.GeomColumn}.Sanitize()+`)::geometry,

@@ -42,6 +42,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /collections/{id}/items", features.HandleItems())
 	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
 	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
+	mux.Handle("GET /collections/{id}/schema", features.HandleSchema())
 
 	mux.Handle("GET /collections/{id}/tiles", tileService.HandleCollectionTilesets())
 	mux.Handle("GET /collections/{id}/tiles/{tms}", tileService.HandleCollectionTileset())

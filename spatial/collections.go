@@ -42,18 +42,19 @@ type Collection struct {
 	Description string     `json:"description,omitempty"`
 	Links       []api.Link `json:"links"`
 	Extent      *extentDoc `json:"extent,omitempty"`
-	ItemType    string     `json:"itemType"`
-	CRS         []string   `json:"crs"`
-	StorageCRS  string     `json:"storageCrs"`
+	ItemType    string     `json:"itemType"` // feature, or record for a collection without geometry
+	CRS         []string   `json:"crs,omitempty"`
+	StorageCRS  string     `json:"storageCrs,omitempty"`
 	// Hub metadata beside the standard members.
 	TitleEn      string `json:"titleEn,omitempty"`
 	Entry        string `json:"catalogEntry,omitempty"`
 	Attribution  string `json:"attribution,omitempty"`
-	GeometryType string `json:"geometryType"`
+	GeometryType string `json:"geometryType,omitempty"`
+	KeyField     string `json:"keyField,omitempty"`
 	DataVersion  int64  `json:"dataVersion"`
 	Features     int64  `json:"featureCount"`
-	MinZoom      int    `json:"minZoom"`
-	MaxZoom      int    `json:"maxZoom"`
+	MinZoom      *int   `json:"minZoom,omitempty"`
+	MaxZoom      *int   `json:"maxZoom,omitempty"`
 }
 
 type extentDoc struct {
@@ -74,20 +75,27 @@ type temporalExtent struct {
 func (s *Service) collection(r *http.Request, l *layers.Layer) Collection {
 	base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID)
 	c := Collection{
-		ID: l.ID, Title: l.Title, TitleEn: l.TitleEn, Description: l.Description, ItemType: "feature",
-		StorageCRS: storageCRS(l.SRID).URI, Entry: l.EntryID, Attribution: l.Attribution, GeometryType: l.GeomType,
-		DataVersion: l.DataVersion, Features: l.Features, MinZoom: l.MinZoom, MaxZoom: l.MaxZoom,
+		ID: l.ID, Title: l.Title, TitleEn: l.TitleEn, Description: l.Description, ItemType: l.ItemType,
+		Entry: l.EntryID, Attribution: l.Attribution, GeometryType: l.GeomType, KeyField: l.KeyField,
+		DataVersion: l.DataVersion, Features: l.Features,
 		Links: []api.Link{
-			{Href: base, Rel: "self", Type: "application/json", Title: "Lớp này — this collection"},
+			{Href: base, Rel: "self", Type: "application/json", Title: "Tập dữ liệu này — this collection"},
 			{Href: base + "?f=html", Rel: "alternate", Type: "text/html", Title: "Dạng HTML — as HTML"},
-			{Href: base + "/items", Rel: "items", Type: "application/geo+json", Title: "Các đối tượng — features"},
-			{Href: base + "/items?f=html", Rel: "items", Type: "text/html", Title: "Các đối tượng (HTML) — features as HTML"},
+			{Href: base + "/items", Rel: "items", Type: "application/geo+json", Title: "Các mục — items"},
+			{Href: base + "/items?f=html", Rel: "items", Type: "text/html", Title: "Các mục (HTML) — items as HTML"},
+			{Href: base + "/items?f=csv", Rel: "items", Type: "text/csv", Title: "Các mục (CSV) — items as CSV"},
 			{Href: base + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: "application/schema+json", Title: "Thuộc tính lọc được — queryables"},
+			{Href: base + "/schema", Rel: "http://www.opengis.net/def/rel/ogc/1.0/schema", Type: "application/schema+json", Title: "Lược đồ — schema"},
 		},
 	}
 	if l.EntryID != "" {
 		c.Links = append(c.Links, api.Link{Href: api.BaseURL(r) + "/catalog/" + url.PathEscape(l.EntryID), Rel: "describedby", Type: "application/json", Title: "Cơ sở dữ liệu trong danh mục — catalogue entry"})
 	}
+	if l.IsRecord() {
+		return c
+	}
+	c.StorageCRS = storageCRS(l.SRID).URI
+	c.MinZoom, c.MaxZoom = &l.MinZoom, &l.MaxZoom
 	for _, crs := range crsList(l.SRID) {
 		c.CRS = append(c.CRS, crs.URI)
 	}
@@ -237,8 +245,9 @@ func (s *Service) HandleQueryables() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		props := map[string]queryableSchema{
-			geometryQueryable: {Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"},
+		props := map[string]queryableSchema{}
+		if !l.IsRecord() {
+			props[geometryQueryable] = queryableSchema{Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"}
 		}
 		for _, f := range l.OpenFields() {
 			props[f.Name] = queryable(f)
@@ -257,3 +266,68 @@ func (s *Service) HandleQueryables() http.Handler {
 
 // geometryQueryable is the name filters use for a layer's geometry.
 const geometryQueryable = "geometry"
+
+// schemaProperty is one property of /schema: its queryable description plus what users of
+// a shared database must know about it (OGC API – Features Part 5 shape, hub extensions).
+type schemaProperty struct {
+	queryableSchema
+	Seq      int    `json:"x-ogc-propertySeq"`
+	Category string `json:"x-hub-category,omitempty"`
+	Personal bool   `json:"x-hub-personal,omitempty"`
+	CodeList string `json:"x-hub-codeList,omitempty"`
+}
+
+// HandleSchema serves GET /collections/{id}/schema: every field of the collection — also
+// those the caller may not read, since metadata is public and data is not — with its type,
+// Vietnamese and English labels, sharing category and whether it is personal data.
+func (s *Service) HandleSchema() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := api.Query(r, "f"); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		l, err := s.layer(r.PathValue("id"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		props := map[string]schemaProperty{}
+		seq := 1
+		if l.IsRecord() {
+			if l.KeyField == "" {
+				props["id"] = schemaProperty{queryableSchema: queryableSchema{Title: "Mã — id", Type: "integer", Role: "id"}, Seq: seq}
+				seq++
+			}
+		} else {
+			props["id"] = schemaProperty{queryableSchema: queryableSchema{Title: "Mã đối tượng — feature id", Type: "integer", Role: "id"}, Seq: seq}
+			props[geometryQueryable] = schemaProperty{queryableSchema: queryableSchema{Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"}, Seq: seq + 1}
+			seq += 2
+		}
+		var required []string
+		for _, f := range l.Fields {
+			p := schemaProperty{queryableSchema: fieldSchema(f), Seq: seq, Category: f.Category, Personal: f.Personal, CodeList: f.CodeList}
+			seq++
+			switch f.Name {
+			case l.KeyField:
+				p.Role = "id"
+			case l.Temporal:
+				p.Role = "primary-instant"
+			}
+			props[f.Name] = p
+			if f.Required || f.Name == l.KeyField {
+				required = append(required, f.Name)
+			}
+		}
+		doc := map[string]any{
+			"$schema":    "https://json-schema.org/draft/2020-12/schema",
+			"$id":        api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID) + "/schema",
+			"type":       "object",
+			"title":      l.Title,
+			"properties": props,
+		}
+		if len(required) > 0 {
+			doc["required"] = required
+		}
+		api.WriteJSONType(w, http.StatusOK, "application/schema+json", doc)
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func (s *Service) HandleItems() http.Handler {
 		for _, f := range visible {
 			allowed = append(allowed, f.Name)
 		}
-		q, format, err := api.Request(r, api.JSONOrHTML, allowed...)
+		q, format, err := api.Request(r, itemFormats, allowed...)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -71,16 +72,35 @@ func (s *Service) HandleItems() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		if format == api.HTML {
+		iq.base = api.BaseURL(r)
+		switch format {
+		case api.HTML:
 			s.itemsHTML(w, r, l, iq)
-			return
+		case api.CSV:
+			s.streamCSV(w, r, l, iq, q)
+		default:
+			s.streamItems(w, r, l, iq, q)
 		}
-		s.streamItems(w, r, l, iq, q)
 	})
 }
 
+// itemFormats are the encodings of items: GeoJSON, HTML and CSV.
+var itemFormats = []api.Format{api.JSON, api.HTML, api.CSV}
+
+var msgNoGeometry = api.Msg("%s: %s là tập bản ghi, không có hình học", "%s: %s is a record collection, without geometry")
+
 func (s *Service) parseItems(l *layers.Layer, visible []layers.Field, q url.Values) (*itemsQuery, error) {
 	iq := &itemsQuery{layer: l, crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}}
+	if s.reg != nil {
+		iq.lookup = s.reg.Get
+	}
+	if l.IsRecord() {
+		for _, p := range []string{"crs", "bbox", "bbox-crs", "filter-crs"} {
+			if q.Has(p) {
+				return nil, api.BadParam(p, msgNoGeometry, p, l.ID)
+			}
+		}
+	}
 	var err error
 	if iq.limit, err = parseLimit(q); err != nil {
 		return nil, err
@@ -145,7 +165,9 @@ func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.
 
 	h := w.Header()
 	h.Set("Content-Type", "application/geo+json")
-	h.Set("Content-Crs", "<"+iq.crs.URI+">")
+	if !l.IsRecord() {
+		h.Set("Content-Crs", "<"+iq.crs.URI+">")
+	}
 	bw := bufio.NewWriterSize(w, 128<<10)
 	started := false
 	start := func() {
@@ -177,7 +199,11 @@ func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.
 		if n > 0 {
 			bw.WriteByte(',')
 		}
-		bw.Write(raw[0])
+		if links := iq.itemLinks(raw[3]); links != nil {
+			bw.Write(withLinks(raw[0], links))
+		} else {
+			bw.Write(raw[0])
+		}
 		if n == 0 {
 			first = append(first[:0], raw[1]...)
 		}
@@ -274,7 +300,8 @@ func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q
 	return links
 }
 
-// HandleItem serves GET /collections/{id}/items/{featureId}.
+// HandleItem serves GET /collections/{id}/items/{featureId}: a feature by its id, a record
+// by its natural key.
 func (s *Service) HandleItem() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l, err := s.layer(r.PathValue("id"))
@@ -287,47 +314,72 @@ func (s *Service) HandleItem() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		fidText := r.PathValue("featureId")
-		fid, err := strconv.ParseInt(fidText, 10, 64)
-		if err != nil {
-			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))
-			return
-		}
+		idText := r.PathValue("featureId")
 		iq, err := s.parseItems(l, l.OpenFields(), q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
-		iq.featureID, iq.limit = &fid, 1
+		iq.base, iq.limit = api.BaseURL(r), 1
+		if l.KeyField != "" {
+			iq.key = &idText
+		} else {
+			fid, err := strconv.ParseInt(idText, 10, 64)
+			if err != nil {
+				api.WriteError(w, r, api.NotFound(msgNoFeature, idText, l.ID))
+				return
+			}
+			iq.featureID = &fid
+		}
 		sql, args := iq.sql()
 		var feature, keyset, n string
-		err = s.pool.QueryRow(r.Context(), sql, args...).Scan(&feature, &keyset, &n)
+		var linkData []byte
+		err = s.pool.QueryRow(r.Context(), sql, args...).Scan(&feature, &keyset, &n, &linkData)
 		if errors.Is(err, pgx.ErrNoRows) {
-			api.WriteError(w, r, api.NotFound(msgNoFeature, fidText, l.ID))
+			api.WriteError(w, r, api.NotFound(msgNoFeature, idText, l.ID))
 			return
 		}
 		if err != nil {
-			api.WriteError(w, r, queryError(err))
+			// A key that cannot be of the key's type names no record.
+			if qe := queryError(err); qe != err {
+				err = api.NotFound(msgNoFeature, idText, l.ID)
+			}
+			api.WriteError(w, r, err)
 			return
 		}
+		related := iq.itemLinks(linkData)
 		if format == api.HTML {
-			web.Render(w, r, http.StatusOK, "feature", web.Page{Title: l.Title + " #" + fidText, Data: map[string]any{
-				"Layer": l, "Feature": json.RawMessage(feature), "ID": fidText}})
+			web.Render(w, r, http.StatusOK, "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
+				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": related}})
 			return
 		}
-		base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID)
-		links, _ := json.Marshal([]api.Link{
-			{Href: base + "/items/" + fidText, Rel: "self", Type: "application/geo+json"},
-			{Href: base + "/items/" + fidText + "?f=html", Rel: "alternate", Type: "text/html"},
-			{Href: base, Rel: "collection", Type: "application/json", Title: l.Title},
-		})
+		self := iq.base + "/collections/" + url.PathEscape(l.ID)
+		links := []itemLink{
+			{Link: api.Link{Href: self + "/items/" + url.PathEscape(idText), Rel: "self", Type: "application/geo+json"}},
+			{Link: api.Link{Href: self + "/items/" + url.PathEscape(idText) + "?f=html", Rel: "alternate", Type: "text/html"}},
+			{Link: api.Link{Href: self, Rel: "collection", Type: "application/json", Title: l.Title}},
+		}
 		w.Header().Set("Content-Type", "application/geo+json")
-		w.Header().Set("Content-Crs", "<"+iq.crs.URI+">")
-		w.Header().Set("ETag", fmt.Sprintf(`"%s-v%d-%s"`, l.ID, l.DataVersion, fidText))
-		// Add the links to the Feature PostGIS built.
-		out := strings.TrimSuffix(feature, "}") + `, "links": ` + string(links) + "}\n"
-		_, _ = w.Write([]byte(out))
+		if !l.IsRecord() {
+			w.Header().Set("Content-Crs", "<"+iq.crs.URI+">")
+		}
+		w.Header().Set("ETag", `"`+s.versionTag(l)+"-"+url.PathEscape(idText)+`"`)
+		w.Write(append(withLinks([]byte(feature), append(links, related...)), '\n'))
 	})
+}
+
+// versionTag names the data an item of l is built from: its data version and those of the
+// collections its links read (a backlink's count changes with the records).
+func (s *Service) versionTag(l *layers.Layer) string {
+	tag := fmt.Sprintf("%s-v%d", l.ID, l.DataVersion)
+	for _, k := range append(slices.Clone(l.Links), l.Backlinks...) {
+		for _, id := range []string{k.Source, k.Target} {
+			if o, ok := s.reg.Get(id); ok && id != l.ID {
+				tag += fmt.Sprintf("-%d", o.DataVersion)
+			}
+		}
+	}
+	return tag
 }
 
 // queryError turns a database refusal caused by the caller's values into a 400.

@@ -70,9 +70,11 @@ func (s *Service) parseFilter(iq *itemsQuery, visible []layers.Field, q url.Valu
 func target(l *layers.Layer, visible []layers.Field) cql2.Target {
 	t := cql2.Target{
 		Properties:  map[string]cql2.Property{},
-		Geometry:    "t." + pgx.Identifier{l.GeomColumn}.Sanitize(),
 		StorageSRID: l.SRID,
 		Unaccent:    "hub_unaccent",
+	}
+	if !l.IsRecord() {
+		t.Geometry = "t." + pgx.Identifier{l.GeomColumn}.Sanitize()
 	}
 	for _, f := range visible {
 		if ty, ok := cql2.ParseType(f.Type); ok {

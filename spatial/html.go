@@ -17,7 +17,7 @@ import (
 const maxHTMLItems = 1000
 
 type htmlFeature struct {
-	ID         json.Number    `json:"id"`
+	ID         any            `json:"id"`
 	Properties map[string]any `json:"properties"`
 }
 
@@ -40,7 +40,8 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 	back := iq.cursor != nil && iq.cursor.Back
 	for rows.Next() {
 		var f, k, n string
-		if err := rows.Scan(&f, &k, &n); err != nil {
+		var links []byte
+		if err := rows.Scan(&f, &k, &n, &links); err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
@@ -76,9 +77,11 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 		}
 	}
 	q.Set("f", "json")
+	jsonURL := "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode()
+	q.Set("f", "csv")
 	web.Render(w, r, http.StatusOK, "items", web.Page{Title: l.Title, Data: map[string]any{
 		"Layer": l, "Fields": iq.fields, "Features": feats, "GeoJSON": template.JS(fc),
-		"JSONURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
-		"Next":    pages["next"], "Prev": pages["prev"],
+		"JSONURL": jsonURL, "CSVURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
+		"Next": pages["next"], "Prev": pages["prev"],
 	}})
 }

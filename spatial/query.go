@@ -24,6 +24,11 @@ type itemsQuery struct {
 	where     []string
 	args      []any
 	featureID *int64
+	key       *string // a record's natural key (/items/{key} of a record collection)
+	csv       bool    // rows as arrays of cell texts for CSV instead of Features
+	base      string  // the caller's base URL, for the items' links
+	// lookup finds the collections the items link to (the registry).
+	lookup func(id string) (*layers.Layer, bool)
 }
 
 func (q *itemsQuery) arg(v any) string {
@@ -36,15 +41,16 @@ func col(name string) string { return "t." + pgx.Identifier{name}.Sanitize() }
 // castOf is the SQL type a field's values are cast back to from a cursor or a parameter.
 func castOf(f layers.Field) string { return layers.SQLType(f.Type) }
 
-// geometryJSON is the SQL for a feature's geometry as GeoJSON in the requested CRS. Stored
-// coordinates are printed in full when no transformation is needed, so that a parcel
-// requested in its storage CRS comes back exactly as it was imported.
-func (q *itemsQuery) geometryJSON() string {
-	if q.noGeom {
-		return "NULL::json"
+// outputGeometry is the SQL of an item's geometry in the requested CRS and the decimals to
+// print; ok is false when items carry no geometry. Stored coordinates are printed in full
+// when no transformation is needed, so that a parcel requested in its storage CRS comes back
+// exactly as it was imported.
+func (q *itemsQuery) outputGeometry() (g string, digits int, ok bool) {
+	if q.noGeom || q.layer.IsRecord() {
+		return "", 0, false
 	}
-	g := "t." + pgx.Identifier{q.layer.GeomColumn}.Sanitize()
-	digits := 15
+	g = "t." + pgx.Identifier{q.layer.GeomColumn}.Sanitize()
+	digits = 15
 	if q.crs.SRID != q.layer.SRID {
 		g = fmt.Sprintf("ST_Transform(%s, %d)", g, q.crs.SRID)
 		digits = 3
@@ -54,6 +60,15 @@ func (q *itemsQuery) geometryJSON() string {
 	}
 	if q.crs.LatLon {
 		g = "ST_FlipCoordinates(" + g + ")"
+	}
+	return g, digits, true
+}
+
+// geometryJSON is the SQL for a feature's geometry as GeoJSON.
+func (q *itemsQuery) geometryJSON() string {
+	g, digits, ok := q.outputGeometry()
+	if !ok {
+		return "NULL::json"
 	}
 	return fmt.Sprintf("ST_AsGeoJSON(%s, %d, 0)::json", g, digits)
 }
@@ -166,6 +181,51 @@ func (q *itemsQuery) sql() (string, []any) {
 	if q.featureID != nil {
 		where = append(where, "t.fid = "+q.arg(*q.featureID))
 	}
+	if q.key != nil {
+		f, _ := q.layer.Field(q.layer.KeyField)
+		where = append(where, fmt.Sprintf("%s = %s::%s", col(f.Name), q.arg(*q.key), castOf(f)))
+	}
+	keys := []string{}
+	for _, k := range q.sort {
+		keys = append(keys, col(k.field.Name))
+	}
+	keys = append(keys, "t.fid")
+	sql := fmt.Sprintf(`SELECT %s AS feature,
+       json_build_array(%s)::text AS keyset, '0' AS n, %s AS links
+FROM %s t`, q.rowJSON(), strings.Join(keys, ", "), q.linkData(), q.layer.QualifiedTable())
+	if len(where) > 0 {
+		sql += "\nWHERE " + strings.Join(where, "\n  AND ")
+	}
+	sql += "\nORDER BY " + q.orderBy(back) + "\nLIMIT " + q.arg(q.limit+1)
+	if back {
+		// Read backwards from the cursor, then put the page in its forward order again; the
+		// row count tells whether the first row is the extra one (there is a page before).
+		sql = "SELECT feature, keyset, (count(*) OVER ())::text, links FROM (SELECT feature, keyset, links, row_number() OVER () AS k FROM (" + sql + ") p) page ORDER BY k DESC"
+	}
+	return sql, q.args
+}
+
+// idSQL is an item's id: a record collection's natural key, else the feature id.
+func (q *itemsQuery) idSQL() string {
+	if q.layer.KeyField != "" {
+		return col(q.layer.KeyField)
+	}
+	return "t.fid"
+}
+
+// rowJSON is the SQL of one item as text: the GeoJSON Feature PostGIS builds or, for CSV, a
+// JSON array of the cells (id, the fields, the geometry as WKT).
+func (q *itemsQuery) rowJSON() string {
+	if q.csv {
+		cells := []string{q.idSQL() + "::text"}
+		for _, f := range q.fields {
+			cells = append(cells, col(f.Name)+"::text")
+		}
+		if g := q.geometryWKT(); g != "" {
+			cells = append(cells, g)
+		}
+		return "json_build_array(" + strings.Join(cells, ", ") + ")::text"
+	}
 	props := make([]string, len(q.fields))
 	for i, f := range q.fields {
 		props[i] = col(f.Name) + " AS " + pgx.Identifier{f.Name}.Sanitize()
@@ -174,24 +234,17 @@ func (q *itemsQuery) sql() (string, []any) {
 	if len(props) > 0 {
 		propsJSON = "(SELECT row_to_json(r) FROM (SELECT " + strings.Join(props, ", ") + ") r)"
 	}
-	keys := []string{}
-	for _, k := range q.sort {
-		keys = append(keys, col(k.field.Name))
+	return fmt.Sprintf("json_build_object('type', 'Feature', 'id', %s, 'geometry', %s, 'properties', %s)::text",
+		q.idSQL(), q.geometryJSON(), propsJSON)
+}
+
+// geometryWKT is the geometry as WKT for CSV, "" when items carry none.
+func (q *itemsQuery) geometryWKT() string {
+	g, digits, ok := q.outputGeometry()
+	if !ok {
+		return ""
 	}
-	keys = append(keys, "t.fid")
-	sql := fmt.Sprintf(`SELECT json_build_object('type', 'Feature', 'id', t.fid, 'geometry', %s, 'properties', %s)::text AS feature,
-       json_build_array(%s)::text AS keyset, '0' AS n
-FROM %s t`, q.geometryJSON(), propsJSON, strings.Join(keys, ", "), q.layer.QualifiedTable())
-	if len(where) > 0 {
-		sql += "\nWHERE " + strings.Join(where, "\n  AND ")
-	}
-	sql += "\nORDER BY " + q.orderBy(back) + "\nLIMIT " + q.arg(q.limit+1)
-	if back {
-		// Read backwards from the cursor, then put the page in its forward order again; the
-		// row count tells whether the first row is the extra one (there is a page before).
-		sql = "SELECT feature, keyset, (count(*) OVER ())::text FROM (SELECT feature, keyset, row_number() OVER () AS k FROM (" + sql + ") p) page ORDER BY k DESC"
-	}
-	return sql, q.args
+	return fmt.Sprintf("ST_AsText(%s, %d)", g, digits)
 }
 
 // countSQL counts the features the filters select.

@@ -42,6 +42,7 @@ var (
 	msgZoomRange = api.Msg("Lớp %s có ô ở mức thu phóng %d–%d", "collection %s has tiles at zoom %d–%d")
 	msgNoTMS     = api.Msg("Chỉ có lưới WebMercatorQuad", "only the WebMercatorQuad tile matrix set is served")
 	msgNeedColls = api.Msg("Hãy chọn lớp: collections=a,b", "name the layers: collections=a,b")
+	msgNoTiles   = api.Msg("%s là tập bản ghi không có hình học nên không có ô bản đồ", "%s is a record collection without geometry, so it has no tiles")
 )
 
 // Service serves vector tiles.
@@ -196,13 +197,16 @@ func (s *Service) layersParam(q url.Values) ([]*layers.Layer, error) {
 		if q.Has("collections") {
 			return nil, api.BadParam("collections", msgNeedColls)
 		}
-		return s.reg.List(), nil
+		return s.reg.Spatial(), nil
 	}
 	var out []*layers.Layer
 	for _, id := range strings.Split(v, ",") {
 		l, ok := s.reg.Get(strings.TrimSpace(id))
 		if !ok {
 			return nil, api.BadParam("collections", api.MsgNoCollection, id)
+		}
+		if l.IsRecord() {
+			return nil, api.BadParam("collections", msgNoTiles, l.ID)
 		}
 		if !slices.Contains(out, l) {
 			out = append(out, l)
@@ -328,6 +332,9 @@ func (s *Service) collectionRequest(r *http.Request) (*layers.Layer, url.Values,
 	l, ok := s.reg.Get(r.PathValue("id"))
 	if !ok {
 		return nil, nil, api.NotFound(api.MsgNoCollection, r.PathValue("id"))
+	}
+	if l.IsRecord() {
+		return nil, nil, api.NotFound(msgNoTiles, l.ID)
 	}
 	return l, q, nil
 }

@@ -33,7 +33,7 @@ func main() {
 	}
 	worst := 0
 	fmt.Printf("%-24s %4s %6s %10s %10s\n", "layer", "z", "tiles", "max KB", "p99 KB")
-	for _, l := range reg.List() {
+	for _, l := range reg.Spatial() {
 		sql := tiles.SQL([]*layers.Layer{l})
 		for z := l.MinZoom; z <= min(l.MaxZoom, *maxZ); z++ {
 			cover := tiles.Cover(l.Extent, z, z)

@@ -89,6 +89,9 @@ func tilesCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if !ok {
 			return fmt.Errorf("--collections: no collection %q", id)
 		}
+		if l.IsRecord() {
+			return fmt.Errorf("--collections: %s is a record collection; it has no tiles", id)
+		}
 		ls = append(ls, l)
 	}
 	if shared == nil && *url == "" {

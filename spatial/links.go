@@ -1,0 +1,202 @@
+package spatial
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/layers"
+)
+
+// Attribute links (layers.Link) put related items into every item's "links": a record points
+// at the feature its field names (an enterprise at its commune), and a feature lists the
+// record collections that point at it with the number of such records and a link that returns
+// exactly those. The database does the matching, in the items query itself: per item one
+// JSON array, with for each outgoing link [value, target id] (null when the link does not
+// hold for the item's date) and for each backlink [value, count]. Go only turns it into hrefs.
+
+// linkData is the SQL of that array, or NULL when the collection has no links.
+func (q *itemsQuery) linkData() string {
+	l := q.layer
+	if q.csv || len(l.Links)+len(l.Backlinks) == 0 {
+		return "NULL::text"
+	}
+	var parts []string
+	for _, k := range l.Links {
+		v := col(k.SourceField)
+		cond := v + " IS NOT NULL" + q.window(k, "t")
+		target := "NULL::bigint"
+		if t, ok := q.registry(k.Target); ok && t.KeyField != k.TargetField {
+			// The target's feature id when exactly one item has the value; else the link
+			// becomes a query for the value.
+			target = fmt.Sprintf("(SELECT CASE WHEN count(*) = 1 THEN min(x.fid) END FROM %s x WHERE x.%s = %s)",
+				t.QualifiedTable(), pgx.Identifier{k.TargetField}.Sanitize(), v)
+		}
+		parts = append(parts, fmt.Sprintf("CASE WHEN %s THEN json_build_array(%s, %s) END", cond, v, target))
+	}
+	for _, k := range l.Backlinks {
+		src, ok := q.registry(k.Source)
+		if !ok {
+			parts = append(parts, "NULL")
+			continue
+		}
+		v := col(k.TargetField)
+		count := fmt.Sprintf("(SELECT count(*) FROM %s s WHERE s.%s = %s%s)",
+			src.QualifiedTable(), pgx.Identifier{k.SourceField}.Sanitize(), v, q.window(k, "s"))
+		parts = append(parts, fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN json_build_array(%s, %s) END", v, v, count))
+	}
+	return "json_build_array(" + strings.Join(parts, ", ") + ")::text"
+}
+
+// window is the condition that the time field of alias's row falls in the link's window.
+func (q *itemsQuery) window(k layers.Link, alias string) string {
+	if k.TimeField == "" {
+		return ""
+	}
+	c := alias + "." + pgx.Identifier{k.TimeField}.Sanitize()
+	var b strings.Builder
+	if k.ValidFrom != nil {
+		fmt.Fprintf(&b, " AND %s >= %s::date", c, q.arg(k.ValidFrom.Format(time.DateOnly)))
+	}
+	if k.ValidTo != nil {
+		fmt.Fprintf(&b, " AND %s < %s::date", c, q.arg(k.ValidTo.Format(time.DateOnly)))
+	}
+	if b.Len() == 0 {
+		return " AND " + c + " IS NOT NULL"
+	}
+	return b.String()
+}
+
+// registry finds a linked collection; the query is built against one registry snapshot.
+func (q *itemsQuery) registry(id string) (*layers.Layer, bool) {
+	if q.lookup == nil {
+		return nil, false
+	}
+	return q.lookup(id)
+}
+
+// itemLink is a link of an item; Count is the number of records a backlink returns.
+type itemLink struct {
+	api.Link
+	Count *int64 `json:"numberMatched,omitempty"`
+}
+
+// itemLinks turns one item's link data into links.
+func (q *itemsQuery) itemLinks(data []byte) []itemLink {
+	if len(data) == 0 {
+		return nil
+	}
+	var cells []json.RawMessage
+	if json.Unmarshal(data, &cells) != nil || len(cells) != len(q.layer.Links)+len(q.layer.Backlinks) {
+		return nil
+	}
+	var out []itemLink
+	for i, k := range q.layer.Links {
+		var pair []json.RawMessage
+		if json.Unmarshal(cells[i], &pair) != nil || len(pair) != 2 {
+			continue // the link does not hold for this item
+		}
+		value := jsonText(pair[0])
+		t, ok := q.registry(k.Target)
+		if !ok {
+			continue
+		}
+		base := q.base + "/collections/" + url.PathEscape(t.ID) + "/items"
+		href := base + "?" + url.Values{k.TargetField: {value}}.Encode()
+		switch {
+		case t.KeyField == k.TargetField:
+			href = base + "/" + url.PathEscape(value)
+		case string(pair[1]) != "null":
+			href = base + "/" + string(pair[1])
+		}
+		out = append(out, itemLink{Link: api.Link{Href: href, Rel: "related", Type: "application/geo+json",
+			Title: linkTitle(k, t) + ": " + value}})
+	}
+	for j, k := range q.layer.Backlinks {
+		var pair []json.RawMessage
+		if json.Unmarshal(cells[len(q.layer.Links)+j], &pair) != nil || len(pair) != 2 {
+			continue
+		}
+		src, ok := q.registry(k.Source)
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(string(pair[1]), 10, 64)
+		out = append(out, itemLink{
+			Link: api.Link{Href: q.base + "/collections/" + url.PathEscape(src.ID) + "/items?" + backlinkQuery(k, src, pair[0]),
+				Rel: "related", Type: "application/geo+json", Title: fmt.Sprintf("%s (%d)", src.Title, n)},
+			Count: &n,
+		})
+	}
+	return out
+}
+
+// backlinkQuery selects the records of src that point at the value: the field as a query
+// parameter, or, when the link holds only in a time window, a CQL2 filter with the window.
+func backlinkQuery(k layers.Link, src *layers.Layer, value json.RawMessage) string {
+	if k.TimeField == "" {
+		return url.Values{k.SourceField: {jsonText(value)}}.Encode()
+	}
+	conds := []string{k.SourceField + " = " + cqlLiteral(value)}
+	fn := "DATE"
+	if f, _ := src.Field(k.TimeField); f.Type == "datetime" {
+		fn = "TIMESTAMP"
+	}
+	lit := func(t time.Time) string {
+		if fn == "DATE" {
+			return fmt.Sprintf("DATE('%s')", t.Format(time.DateOnly))
+		}
+		return fmt.Sprintf("TIMESTAMP('%s')", t.UTC().Format(time.RFC3339))
+	}
+	if k.ValidFrom != nil {
+		conds = append(conds, k.TimeField+" >= "+lit(*k.ValidFrom))
+	}
+	if k.ValidTo != nil {
+		conds = append(conds, k.TimeField+" < "+lit(*k.ValidTo))
+	}
+	if k.ValidFrom == nil && k.ValidTo == nil {
+		conds = append(conds, k.TimeField+" IS NOT NULL")
+	}
+	return url.Values{"filter": {strings.Join(conds, " AND ")}}.Encode()
+}
+
+// cqlLiteral writes a JSON scalar as a CQL2 literal.
+func cqlLiteral(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return string(v)
+}
+
+// jsonText is a JSON scalar as plain text ("30280" → 30280).
+func jsonText(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+func linkTitle(k layers.Link, t *layers.Layer) string {
+	if k.Title != "" {
+		return k.Title
+	}
+	return t.Title
+}
+
+// withLinks adds links to a Feature's JSON, which ends with its closing brace.
+func withLinks(feature []byte, links any) []byte {
+	b, _ := json.Marshal(links)
+	out := make([]byte, 0, len(feature)+len(b)+12)
+	out = append(out, feature[:len(feature)-1]...)
+	out = append(out, `,"links":`...)
+	out = append(out, b...)
+	return append(out, '}')
+}
