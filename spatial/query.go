@@ -258,15 +258,26 @@ func (q *itemsQuery) countSQL() (string, []any) {
 
 // BenchmarkQuery returns the statement and arguments the API runs for /items with the given
 // query parameters, starting after feature afterFID (0 for the first page): bench/ runs it
-// straight through pgx to measure the API against the physical limit.
-func BenchmarkQuery(l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
-	q, err := (&Service{}).parseItems(l, l.OpenFields(), params)
+// straight through pgx to measure the API against the physical limit. reg resolves links.
+func BenchmarkQuery(reg *layers.Registry, l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
+	q, err := (&Service{reg: reg}).parseItems(l, l.OpenFields(), params)
 	if err != nil {
 		return "", nil, err
 	}
 	if afterFID > 0 {
 		q.cursor = &cursor{FID: afterFID}
 	}
+	sql, args := q.sql()
+	return sql, args, nil
+}
+
+// BenchmarkLookup returns the statement and arguments of /items/{key} on a record collection.
+func BenchmarkLookup(reg *layers.Registry, l *layers.Layer, key string) (string, []any, error) {
+	q, err := (&Service{reg: reg}).parseItems(l, l.OpenFields(), url.Values{})
+	if err != nil {
+		return "", nil, err
+	}
+	q.key, q.limit = &key, 1
 	sql, args := q.sql()
 	return sql, args, nil
 }

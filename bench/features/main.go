@@ -16,11 +16,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
-	"slices"
-	"sync"
 	"time"
 
+	"github.com/haiduong/hub/bench/internal/measure"
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
@@ -38,9 +36,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	l, err := layers.LoadOne(ctx, pool, *coll)
-	if err != nil || l == nil {
-		log.Fatalf("collection %s: %v", *coll, err)
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, ok := reg.Get(*coll)
+	if !ok {
+		log.Fatalf("no collection %s", *coll)
 	}
 	var maxFID int64
 	if err := pool.QueryRow(ctx, "SELECT max(fid) FROM "+l.QualifiedTable()).Scan(&maxFID); err != nil {
@@ -111,7 +113,7 @@ func main() {
 	}
 	sqlPage := func(r *rand.Rand, kind string) (int, error) {
 		q, after := params(r, kind)
-		sql, args, err := spatial.BenchmarkQuery(l, q, after)
+		sql, args, err := spatial.BenchmarkQuery(reg, l, q, after)
 		if err != nil {
 			return 0, err
 		}
@@ -127,7 +129,7 @@ func main() {
 		return n, rows.Err()
 	}
 	fmt.Printf("%s, %d features, %d clients, %s each, limit=%d\n", *coll, l.Features, *conc, *dur, *limit)
-	fmt.Printf("%-28s %10s %12s %9s %9s\n", "", "requests/s", "items/s", "p50 ms", "p99 ms")
+	measure.Header()
 	for _, m := range []struct {
 		name string
 		run  func(*rand.Rand, string) (int, error)
@@ -140,51 +142,10 @@ func main() {
 		{"bbox + CQL2, direct SQL", sqlPage, "cql2"},
 		{"bbox + CQL2, hub /items", httpPage, "cql2"},
 	} {
-		report(m.name, *conc, *dur, *limit, m.kind != "page", func(r *rand.Rand) (int, error) { return m.run(r, m.kind) })
+		perRequest := *limit
+		if m.kind != "page" {
+			perRequest = 0 // a box holds what it holds
+		}
+		measure.Report(m.name, *conc, *dur, perRequest, func(r *rand.Rand) error { _, err := m.run(r, m.kind); return err })
 	}
 }
-
-func report(name string, conc int, dur time.Duration, limit int, box bool, run func(*rand.Rand) (int, error)) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var errs int
-	deadline := time.Now().Add(dur)
-	var wg sync.WaitGroup
-	for c := 0; c < conc; c++ {
-		wg.Add(1)
-		go func(seed uint64) {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(seed, 7))
-			for time.Now().Before(deadline) {
-				start := time.Now()
-				_, err := run(r)
-				d := time.Since(start)
-				mu.Lock()
-				if err != nil {
-					errs++
-				} else {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		}(uint64(c))
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		fmt.Fprintf(os.Stderr, "%s: no successful request (%d errors)\n", name, errs)
-		return
-	}
-	rps := float64(len(lat)) / dur.Seconds()
-	items := "-"
-	if !box {
-		items = fmt.Sprintf("%.0f", rps*float64(limit))
-	}
-	fmt.Printf("%-28s %10.1f %12s %9.1f %9.1f", name, rps, items, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]))
-	if errs > 0 {
-		fmt.Printf("  (%d errors)", errs)
-	}
-	fmt.Println()
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
