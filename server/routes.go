@@ -12,6 +12,7 @@ import (
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
 	"github.com/haiduong/hub/styles"
+	"github.com/haiduong/hub/styles/glyphs"
 	"github.com/haiduong/hub/tiles"
 	"github.com/haiduong/hub/web"
 )
@@ -56,6 +57,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	styleService := styles.NewService(reg)
 	mux.Handle("GET /styles", styleService.HandleList())
 	mux.Handle("GET /styles/{id}", styleService.HandleStyle())
+	mux.Handle("GET /styles/glyphs/{fontstack}/{range}", glyphs.Handler())
 	mux.Handle("GET /map", web.HandleMap())
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))

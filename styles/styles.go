@@ -79,6 +79,9 @@ var (
 // resolve makes doc's sources absolute and fits them to the registry; it returns how many
 // vector layers are left.
 func (s *Service) resolve(doc map[string]any, base string) int {
+	if g, ok := doc["glyphs"].(string); ok {
+		doc["glyphs"] = strings.ReplaceAll(g, "{base}", base)
+	}
 	sources, _ := doc["sources"].(map[string]any)
 	dropped := map[string]bool{}
 	for name, v := range sources {

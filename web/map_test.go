@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,11 @@ type browserResult struct {
 		URL    string
 		Status int
 	}
+	Glyphs []struct {
+		URL    string
+		Status int
+	}
+	Labels     []string
 	Steps      []string
 	LayerItems []string
 	LegendRows int
@@ -115,8 +121,21 @@ func TestMapPageInChromium(t *testing.T) {
 	if res.Province.Zoom < 8 || res.Province.Zoom > 11 || !inProvince(res.Province.Center) {
 		t.Errorf("the map opens on %+v, not on the province", res.Province)
 	}
-	if len(res.LayerItems) != len(reg.List()) || res.LegendRows < 20 {
-		t.Errorf("layer list %v with %d legend rows; want the %d layers with their classes", res.LayerItems, res.LegendRows, len(reg.List()))
+	if len(res.LayerItems) != len(reg.Spatial()) || res.LegendRows < 20 {
+		t.Errorf("layer list %v with %d legend rows; want the %d layers with their classes", res.LayerItems, res.LegendRows, len(reg.Spatial()))
+	}
+
+	// Place names are drawn, in Vietnamese, with glyphs the hub served.
+	if !slices.ContainsFunc(res.Labels, func(s string) bool { return strings.ContainsAny(s, "ăâđêôơưĂÂĐÊÔƠƯ") }) {
+		t.Errorf("no Vietnamese place name is drawn on the province view: %q", res.Labels)
+	}
+	if len(res.Glyphs) == 0 {
+		t.Error("no glyphs were requested")
+	}
+	for _, g := range res.Glyphs {
+		if g.Status != http.StatusOK && g.Status != http.StatusNotModified {
+			t.Errorf("glyphs %s: %d", g.URL, g.Status)
+		}
 	}
 
 	// Tiles were asked for and drawn.

@@ -1,7 +1,7 @@
 // The planners' map (/map): the hub's default style (/styles/default) over its own vector
 // tiles, with a layer list and legend built from that style, popups with each feature's
-// attributes, and a commune search. Everything comes from the hub: no base map, no CDN, no
-// glyphs (so no text labels: names are in the popups).
+// attributes, and a commune search. Everything comes from the hub, the fonts of the labels
+// too (/styles/glyphs): no base map, no CDN.
 (function () {
   "use strict";
   const PROVINCE = [[106.12, 20.68], [106.62, 21.24]]; // Hải Dương
@@ -87,7 +87,8 @@
     return s;
   }
 
-  // legend lists the classes of a layer coloured by ["match", ["get", field], …], labelled by
+  // legend lists the classes of a layer coloured by ["match", ["get", field], …] or by
+  // ["step", …] (a choropleth), labelled by
   // the style layer's metadata "hub:legend" ({"LUC,LUK": ["Đất trồng lúa", "Rice land"]}).
   // A palette already shown (parcels, their overview and the zoning plans share the land-use
   // colours) is referred to rather than repeated.
@@ -105,6 +106,20 @@
     shown.set(key, title);
     const ul = h("ul", { class: "legend" });
     const row = (colour, label) => ul.append(h("li", null, swatch(l.type, colour), h("span", null, label[0], " ", en(label[1]))));
+    if (e[0] === "step") {
+      // A choropleth: ["step", value, c0, s1, c1, …, sn, cn] reads as classes of values,
+      // with the unit from "hub:legend" ({"unit": ["doanh nghiệp", "enterprises"]}) and,
+      // when the first class stands for missing values, its label ("below").
+      const [vi, english] = labels.unit || ["", ""];
+      const num = (v) => Number(v).toLocaleString("vi-VN");
+      const stops = e.filter((_, i) => i >= 3 && i % 2 === 1);
+      row(e[2], labels.below || [`dưới ${num(stops[0])} ${vi}`, `below ${num(stops[0])} ${english}`]);
+      stops.forEach((s, k) => {
+        const next = stops[k + 1];
+        row(e[4 + 2 * k], next === undefined ? [`từ ${num(s)} ${vi}`, `${num(s)} or more`] : [`${num(s)}–${num(next)} ${vi}`, `${num(s)}–${num(next)} ${english}`]);
+      });
+      return ul;
+    }
     for (let i = 2; i + 1 < e.length; i += 2) row(e[i + 1], labels[[].concat(e[i]).join(",")] || [String(e[i]), ""]);
     row(e[e.length - 1], labels["*"] || ["Khác", "Other"]);
     return ul;

@@ -4,7 +4,7 @@
 import { chromium } from "playwright-core";
 
 const [base, lon, lat, outDir] = process.argv.slice(2);
-const out = { consoleErrors: [], tiles: [], steps: [] };
+const out = { consoleErrors: [], tiles: [], glyphs: [], steps: [] };
 const step = (s) => out.steps.push(s);
 
 const browser = await chromium.launch({
@@ -27,6 +27,7 @@ try {
   });
   page.on("response", (r) => {
     if (r.url().includes("/tiles/WebMercatorQuad/")) out.tiles.push({ url: r.url(), status: r.status() });
+    if (r.url().includes("/styles/glyphs/")) out.glyphs.push({ url: r.url(), status: r.status() });
   });
   // Waits until the map has drawn everything it asked for.
   const idle = () => page.evaluate(() => new Promise((done) => {
@@ -43,6 +44,9 @@ try {
   out.province = await view();
   out.layerItems = await page.$$eval("#layers > li", (lis) => lis.map((li) => li.dataset.collection));
   out.legendRows = await page.$$eval(".legend li", (lis) => lis.length);
+  // Labels placed on the map (text drawn with the hub's glyphs), by text.
+  out.labels = await page.evaluate(() => window.hubMap.queryRenderedFeatures({ layers: ["wards-label", "districts-label"] })
+    .map((f) => f.properties.name));
   await page.locator("#map").screenshot({ path: outDir + "/province.png" });
 
   step("search thanh mien");
