@@ -33,29 +33,50 @@ func main() {
 	}
 	worst := 0
 	fmt.Printf("%-24s %4s %6s %10s %10s\n", "layer", "z", "tiles", "max KB", "p99 KB")
-	for _, l := range reg.Spatial() {
-		sql := tiles.SQL([]*layers.Layer{l})
-		for z := l.MinZoom; z <= min(l.MaxZoom, *maxZ); z++ {
-			cover := tiles.Cover(l.Extent, z, z)
-			r := rand.New(rand.NewPCG(uint64(z), 1))
-			r.Shuffle(len(cover), func(i, j int) { cover[i], cover[j] = cover[j], cover[i] })
-			cover = cover[:min(len(cover), *n)]
-			var sizes []int
-			for _, t := range cover {
-				var b []byte
-				if err := pool.QueryRow(ctx, sql, t[0], t[1], t[2]).Scan(&b); err != nil {
-					log.Fatal(err)
-				}
-				sizes = append(sizes, len(b))
+	// measure builds up to n random tiles of ls at z over extent and prints the largest.
+	measure := func(name string, ls []*layers.Layer, extent []float64, z int) {
+		sql := tiles.SQL(ls)
+		cover := tiles.Cover(extent, z, z)
+		r := rand.New(rand.NewPCG(uint64(z), 1))
+		r.Shuffle(len(cover), func(i, j int) { cover[i], cover[j] = cover[j], cover[i] })
+		cover = cover[:min(len(cover), *n)]
+		var sizes []int
+		for _, t := range cover {
+			var b []byte
+			if err := pool.QueryRow(ctx, sql, t[0], t[1], t[2]).Scan(&b); err != nil {
+				log.Fatal(err)
 			}
-			slices.Sort(sizes)
-			if len(sizes) == 0 {
-				continue
-			}
-			mx := sizes[len(sizes)-1]
-			worst = max(worst, mx)
-			fmt.Printf("%-24s %4d %6d %10.1f %10.1f\n", l.ID, z, len(sizes), float64(mx)/1024, float64(sizes[len(sizes)*99/100])/1024)
+			sizes = append(sizes, len(b))
 		}
+		slices.Sort(sizes)
+		if len(sizes) == 0 {
+			return
+		}
+		mx := sizes[len(sizes)-1]
+		worst = max(worst, mx)
+		fmt.Printf("%-24s %4d %6d %10.1f %10.1f\n", name, z, len(sizes), float64(mx)/1024, float64(sizes[len(sizes)*99/100])/1024)
+	}
+	var extent []float64
+	for _, l := range reg.Spatial() {
+		for z := l.MinZoom; z <= min(l.MaxZoom, *maxZ); z++ {
+			measure(l.ID, []*layers.Layer{l}, l.Extent, z)
+		}
+		if len(l.Extent) == 4 {
+			if extent == nil {
+				extent = slices.Clone(l.Extent)
+			}
+			extent = []float64{min(extent[0], l.Extent[0]), min(extent[1], l.Extent[1]), max(extent[2], l.Extent[2]), max(extent[3], l.Extent[3])}
+		}
+	}
+	// The dataset tile of the map page: every layer whose zoom range holds z, in one tile.
+	for z := 8; z <= *maxZ; z++ {
+		var ls []*layers.Layer
+		for _, l := range reg.Spatial() {
+			if l.MinZoom <= z && z <= l.MaxZoom {
+				ls = append(ls, l)
+			}
+		}
+		measure("(all layers)", ls, extent, z)
 	}
 	fmt.Printf("largest tile: %.1f KB\n", float64(worst)/1024)
 }
