@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 	"golang.org/x/sync/errgroup"
@@ -21,13 +22,16 @@ import (
 
 // geojsonSource streams a FeatureCollection (or a sequence of Features, one per line) without
 // holding the file: one goroutine cuts the text into features, the others parse them, so
-// reading overlaps parsing on every core.
+// reading overlaps parsing on every core. It reads records the same way: a JSON array of
+// objects, an object holding such an array ({"data": [...]}), or one object per line (JSON
+// Lines); each object is a record's properties.
 type geojsonSource struct {
 	f        *os.File
 	sum      hash.Hash
 	sequence bool
 	srid     int
 	keys     []string
+	plain    atomic.Bool // some items were plain objects (records), not Features
 }
 
 func openGeoJSON(path string, sequence bool) (*geojsonSource, error) {
@@ -39,7 +43,12 @@ func openGeoJSON(path string, sequence bool) (*geojsonSource, error) {
 }
 
 func (s *geojsonSource) Format() string {
-	if s.sequence {
+	switch {
+	case s.plain.Load() && s.sequence:
+		return "JSON lines"
+	case s.plain.Load():
+		return "JSON"
+	case s.sequence:
 		return "GeoJSON sequence"
 	}
 	return "GeoJSON"
@@ -54,6 +63,9 @@ func (s *geojsonSource) Checksum() []byte { return s.sum.Sum(nil) }
 type rawBatch struct {
 	first int64
 	items [][]byte
+	// features says the items come from a FeatureCollection's "features": each must be a
+	// Feature. Elsewhere an object that is not a Feature is a record.
+	features bool
 }
 
 func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) error {
@@ -70,7 +82,7 @@ func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) er
 		if s.sequence {
 			err = sc.sequence(ctx, raws)
 		} else {
-			err = sc.collection(ctx, raws, &s.srid)
+			err = sc.document(ctx, raws, &s.srid)
 		}
 		return err
 	})
@@ -81,7 +93,11 @@ func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) er
 			for rb := range raws {
 				out := make([]Feature, len(rb.items))
 				for i, raw := range rb.items {
-					out[i] = parseFeature(&p, raw, rb.first+int64(i))
+					var plain bool
+					out[i], plain = parseItem(&p, raw, rb.first+int64(i), rb.features)
+					if plain && !s.plain.Load() {
+						s.plain.Store(true)
+					}
 					if out[i].N == 1 {
 						s.keys = propertyKeys(&p, raw)
 					}
@@ -104,30 +120,59 @@ func (s *geojsonSource) Read(ctx context.Context, emit func([]Feature) error) er
 }
 
 // looksLikeSequence reports whether the text starts with a whole Feature on its first line
-// (GeoJSON Text Sequences and newline-delimited GeoJSON), without consuming anything.
+// (GeoJSON Text Sequences and newline-delimited GeoJSON), or with a whole object followed by
+// another on the next line (JSON Lines), without consuming anything.
 func looksLikeSequence(r *bufio.Reader) bool {
 	head, _ := r.Peek(1 << 20)
 	head = bytes.TrimLeft(head, " \t\r\n\x1e\xef\xbb\xbf")
-	line, _, found := bytes.Cut(head, []byte("\n"))
+	line, rest, found := bytes.Cut(head, []byte("\n"))
 	if !found {
 		return false
 	}
 	v, err := fastjson.ParseBytes(bytes.Trim(line, " \t\r\x1e"))
-	return err == nil && string(v.GetStringBytes("type")) == "Feature"
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return false
+	}
+	switch string(v.GetStringBytes("type")) {
+	case "Feature":
+		return true
+	case "FeatureCollection":
+		return false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n\x1e")
+	return len(rest) > 0 && rest[0] == '{'
 }
 
-// parseFeature turns one Feature object into WKB and its properties.
-func parseFeature(p *fastjson.Parser, raw []byte, n int64) Feature {
-	f := Feature{N: n, Props: []byte("{}")}
+// parseItem turns one item of a file into a feature: a Feature object gives its geometry and
+// properties; another object, unless features says only Features may be there, is a record
+// whose members are its properties (plain is then true).
+func parseItem(p *fastjson.Parser, raw []byte, n int64, features bool) (f Feature, plain bool) {
+	f = Feature{N: n, Props: []byte("{}")}
 	v, err := p.ParseBytes(raw)
 	if err != nil {
 		f.Problem = "not valid JSON: " + err.Error()
-		return f
+		return f, false
 	}
-	if t := string(v.GetStringBytes("type")); t != "Feature" {
+	if v.Type() != fastjson.TypeObject {
+		f.Problem = fmt.Sprintf("the item is a JSON %s, not an object", v.Type())
+		return f, false
+	}
+	t := string(v.GetStringBytes("type"))
+	switch {
+	case t == "Feature":
+		return parseFeature(v, n), false
+	case features:
 		f.Problem = fmt.Sprintf(`"type" is %q, not "Feature"`, t)
-		return f
+		return f, false
 	}
+	f.Props = raw
+	return f, true
+}
+
+// parseFeature turns one Feature object into WKB and its properties.
+func parseFeature(v *fastjson.Value, n int64) Feature {
+	f := Feature{N: n, Props: []byte("{}")}
+	var err error
 	if props := v.Get("properties"); props != nil && props.Type() == fastjson.TypeObject {
 		f.Props = props.MarshalTo(nil)
 	}
@@ -137,7 +182,7 @@ func parseFeature(p *fastjson.Parser, raw []byte, n int64) Feature {
 	}
 	f.WKB, err = appendGeoJSONGeometry(make([]byte, 0, 256), g, 0)
 	if err != nil {
-		f.WKB, f.Problem = nil, err.Error()
+		f.WKB, f.Problem, f.GeometryProblem = nil, err.Error(), true
 	}
 	return f
 }
@@ -148,6 +193,9 @@ func propertyKeys(p *fastjson.Parser, raw []byte) []string {
 		return nil
 	}
 	o := v.GetObject("properties")
+	if string(v.GetStringBytes("type")) != "Feature" {
+		o, _ = v.Object() // a record: its members
+	}
 	if o == nil {
 		return nil
 	}
@@ -171,7 +219,7 @@ func (s *scanner) fail(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		err = errTruncated
 	}
-	return fmt.Errorf("%w after feature %d (byte %d): the file is truncated or is not valid GeoJSON", err, s.n, s.off)
+	return fmt.Errorf("%w after feature %d (byte %d): the file is truncated or is not valid JSON", err, s.n, s.off)
 }
 
 func (s *scanner) byte() (byte, error) {
@@ -287,7 +335,7 @@ func (s *scanner) send(ctx context.Context, out chan<- rawBatch, b *rawBatch) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	*b = rawBatch{first: s.n + 1, items: make([][]byte, 0, batchSize)}
+	*b = rawBatch{first: s.n + 1, items: make([][]byte, 0, batchSize), features: b.features}
 	return nil
 }
 
@@ -300,8 +348,10 @@ func (s *scanner) add(ctx context.Context, out chan<- rawBatch, b *rawBatch, raw
 	return nil
 }
 
-// collection reads {"type": "FeatureCollection", "features": [...], "crs": ...}.
-func (s *scanner) collection(ctx context.Context, out chan<- rawBatch, srid *int) error {
+// document reads {"type": "FeatureCollection", "features": [...], "crs": ...}, a JSON array of
+// records (or Features), or an object holding such an array under another member
+// ({"data": [{...}, ...], "total": 2}): the first member whose value is an array of objects.
+func (s *scanner) document(ctx context.Context, out chan<- rawBatch, srid *int) error {
 	c, err := s.next()
 	if err == io.EOF {
 		return errors.New("the file is empty")
@@ -309,11 +359,16 @@ func (s *scanner) collection(ctx context.Context, out chan<- rawBatch, srid *int
 	if err != nil {
 		return s.fail(err)
 	}
-	if c != '{' {
-		return fmt.Errorf("byte %d: a GeoJSON file starts with '{', found %q", s.off, c)
+	switch c {
+	case '[':
+		return s.items(ctx, out, false)
+	case '{':
+	default:
+		return fmt.Errorf("byte %d: a GeoJSON or JSON file starts with '{' or '[', found %q", s.off, c)
 	}
-	b := rawBatch{first: 1}
-	sawFeatures, sawType := false, false
+	sawFeatures, sawCollection := false, false
+	var otherType []byte // a "type" that is not FeatureCollection
+	records := ""        // the member whose array was read as records
 	for {
 		c, err := s.next()
 		if err != nil {
@@ -339,30 +394,34 @@ func (s *scanner) collection(ctx context.Context, out chan<- rawBatch, srid *int
 		if c, err = s.next(); err != nil {
 			return s.fail(err)
 		}
-		switch key {
-		case "features":
+		switch {
+		case key == "features":
 			if c != '[' {
 				return fmt.Errorf(`byte %d: "features" must be an array`, s.off)
 			}
+			if records != "" {
+				return fmt.Errorf(`the file holds records under %q and features under "features"; import one array per file`, records)
+			}
 			sawFeatures = true
-			for {
-				c, err := s.next()
-				if err != nil {
-					return s.fail(err)
-				}
-				if c == ']' {
-					break
-				}
-				if c == ',' {
-					continue
-				}
-				raw, err := s.value(c, make([]byte, 0, 512))
-				if err != nil {
-					return s.fail(err)
-				}
-				if err := s.add(ctx, out, &b, raw); err != nil {
+			if err := s.items(ctx, out, true); err != nil {
+				return err
+			}
+		case c == '[' && records == "" && !sawFeatures && !sawCollection && key != "links" && key != "bbox":
+			first, err := s.next()
+			if err != nil {
+				return s.fail(err)
+			}
+			_ = s.r.UnreadByte()
+			s.off--
+			if first == '{' {
+				records = key
+				if err := s.items(ctx, out, false); err != nil {
 					return err
 				}
+				continue
+			}
+			if _, err := s.value(c, nil); err != nil {
+				return s.fail(err)
 			}
 		default:
 			raw, err := s.value(c, nil)
@@ -371,9 +430,10 @@ func (s *scanner) collection(ctx context.Context, out chan<- rawBatch, srid *int
 			}
 			switch key {
 			case "type":
-				sawType = true
-				if t, _ := strconv.Unquote(string(raw)); t != "FeatureCollection" {
-					return fmt.Errorf(`the file's "type" is %s; expected a FeatureCollection (or one Feature per line)`, raw)
+				if t, _ := strconv.Unquote(string(raw)); t == "FeatureCollection" {
+					sawCollection = true
+				} else {
+					otherType = raw
 				}
 			case "crs":
 				if *srid, err = crsMember(raw); err != nil {
@@ -382,8 +442,36 @@ func (s *scanner) collection(ctx context.Context, out chan<- rawBatch, srid *int
 			}
 		}
 	}
-	if !sawType || !sawFeatures {
-		return errors.New(`not a GeoJSON FeatureCollection: no "type" or no "features" member`)
+	switch {
+	case otherType != nil && !sawCollection && (records == "" || string(otherType) == `"Feature"`):
+		return fmt.Errorf(`the file's "type" is %s; expected a FeatureCollection (or one Feature per line)`, otherType)
+	case !sawFeatures && records == "":
+		return errors.New(`not a GeoJSON FeatureCollection (no "features" member) nor JSON records (no array of objects)`)
+	}
+	return nil
+}
+
+// items reads the elements of an array whose '[' has been read.
+func (s *scanner) items(ctx context.Context, out chan<- rawBatch, features bool) error {
+	b := rawBatch{first: s.n + 1, features: features}
+	for {
+		c, err := s.next()
+		if err != nil {
+			return s.fail(err)
+		}
+		if c == ']' {
+			break
+		}
+		if c == ',' {
+			continue
+		}
+		raw, err := s.value(c, make([]byte, 0, 512))
+		if err != nil {
+			return s.fail(err)
+		}
+		if err := s.add(ctx, out, &b, raw); err != nil {
+			return err
+		}
 	}
 	return s.send(ctx, out, &b)
 }
@@ -400,7 +488,7 @@ func (s *scanner) sequence(ctx context.Context, out chan<- rawBatch) error {
 			return s.fail(err)
 		}
 		if c != '{' {
-			return s.fail(fmt.Errorf("expected a Feature object, found %q", c))
+			return s.fail(fmt.Errorf("expected a JSON object (a Feature or a record), found %q", c))
 		}
 		raw, err := s.value(c, make([]byte, 0, 512))
 		if err != nil {

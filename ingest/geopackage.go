@@ -235,6 +235,7 @@ func (s *gpkgSource) Read(ctx context.Context, emit func([]Feature) error) error
 		default:
 			f.Problem = fmt.Sprintf("the geometry column holds a %T, not a GeoPackage geometry blob", g)
 		}
+		f.GeometryProblem = f.Problem != ""
 		props = append(props[:0], '{')
 		for i, c := range s.cols {
 			if i > 0 {

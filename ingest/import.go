@@ -14,22 +14,35 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/relations"
 )
 
 // Options say where and how a file is imported.
 type Options struct {
-	Collection string // layer id
+	Collection string // layer or record collection id
 	Mode       string // replace (default), append or upsert
-	Key        string // upsert key field
-	SRID       int    // the file's CRS when it does not say, or to override what it says
-	FixInvalid bool   // repair invalid geometries with ST_MakeValid instead of refusing them
-	// Definition describes the layer: titles, entry, fields' metadata. Zero fields keep what
-	// the registry has (or, for a new layer, take defaults from the file).
+	// Key is the upsert key field; for a collection with a key field (Definition.KeyField or
+	// the registry's) it defaults to that.
+	Key        string
+	SRID       int  // the file's CRS when it does not say, or to override what it says
+	FixInvalid bool // repair invalid geometries with ST_MakeValid instead of refusing them
+	// Records imports the file as a record collection (items without geometry): any geometry
+	// the file has is ignored. Definition.ItemType = layers.Record says the same. Without
+	// either, a collection that the registry holds as records still takes records, but a
+	// file with geometry is then refused rather than silently stripped.
+	Records bool
+	// Definition describes the collection: titles, entry, fields' metadata, for a record
+	// collection its ItemType (layers.Record) and natural key (KeyField: unique and never
+	// empty). Zero fields keep what the registry has (or, for a new collection, take defaults
+	// from the file).
 	Definition layers.Layer
 	// Category overrides the entry's sharing categories for the whole layer (e.g. "open").
 	Category string
@@ -39,8 +52,9 @@ type Options struct {
 
 var validID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// Import reads src into the layer opt.Collection. It either commits the whole file, bumping
-// the layer's data version and keeping a quality report, or changes nothing.
+// Import reads src into the collection opt.Collection — a layer, or a record collection (see
+// Options.Records). It either commits the whole file, bumping the collection's data version,
+// rebuilding the joined layers made from it and keeping a quality report, or changes nothing.
 func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, opt Options) (*Report, error) {
 	rep := &Report{Layer: opt.Collection, Source: filepath.Base(name), Format: src.Format(), Mode: opt.Mode, Started: time.Now()}
 	if rep.Mode == "" {
@@ -50,11 +64,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 		return nil, fmt.Errorf("collection id %q: use lower-case letters, digits and hyphens (e.g. land-parcels)", opt.Collection)
 	}
 	switch rep.Mode {
-	case "replace", "append":
-	case "upsert":
-		if opt.Key == "" {
-			return nil, errors.New("--mode upsert needs --key FIELD: the field that identifies a feature")
-		}
+	case "replace", "append", "upsert":
 	default:
 		return nil, fmt.Errorf("mode %q: use replace, append or upsert", rep.Mode)
 	}
@@ -69,6 +79,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'`); err != nil {
 		return nil, err
 	}
+	// The key checks group a million keys; in memory that is one pass.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return nil, err
+	}
 	// Concurrent imports into one layer queue up here instead of interleaving.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hub-import:' || $1))`, opt.Collection); err != nil {
 		return nil, err
@@ -77,7 +91,25 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{tx: tx, src: src, opt: opt, rep: rep, existing: reg}
+	// Records are what the caller says (--records, a record definition) or what the registry
+	// holds; a layer never turns into a record collection or back.
+	asRecords := opt.Records || opt.Definition.ItemType == layers.Record
+	if reg != nil && !reg.IsRecord() && asRecords {
+		return nil, fmt.Errorf("collection %s is a layer with geometry (%s); records cannot replace or join its features: import them into a new collection, or delete the layer first",
+			opt.Collection, reg.GeomType)
+	}
+	if reg != nil && reg.IsRecord() && opt.Definition.ItemType == layers.Feature {
+		return nil, fmt.Errorf("collection %s holds records without geometry; a layer cannot replace them: import the layer into a new collection, or delete the records first", opt.Collection)
+	}
+	if rep.Mode == "upsert" && opt.Key == "" && opt.Definition.KeyField == "" && (reg == nil || reg.KeyField == "") {
+		return nil, errors.New("--mode upsert needs --key FIELD: the field that identifies a feature (a record collection's --key-field serves)")
+	}
+	im := &importer{tx: tx, src: src, opt: opt, rep: rep, existing: reg,
+		records: asRecords || reg != nil && reg.IsRecord(), dropGeometry: asRecords}
+	rep.ItemType = layers.Feature
+	if im.records {
+		rep.ItemType = layers.Record
+	}
 	phases := []struct {
 		name string
 		run  func(context.Context) error
@@ -88,6 +120,15 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 		{"write", im.apply},
 		{"version", func(ctx context.Context) (err error) {
 			rep.DataVersion, err = layers.Bump(ctx, tx, opt.Collection)
+			return err
+		}},
+		// Joined layers built from this collection (enterprises per commune) are rebuilt in
+		// the same transaction, so no reader sees figures of other data than the records.
+		{"joined layers", func(ctx context.Context) error {
+			ids, err := relations.Refresh(ctx, tx, opt.Collection)
+			if len(ids) > 0 {
+				rep.Notes = append(rep.Notes, "joined layers rebuilt — lớp kết hợp được dựng lại: "+strings.Join(ids, ", "))
+			}
 			return err
 		}},
 		{"report", im.finishReport},
@@ -112,13 +153,20 @@ type importer struct {
 	opt      Options
 	rep      *Report
 	existing *layers.Layer // nil for a new layer
+	// records: the collection holds records (no geometry); dropGeometry: the caller said so,
+	// and geometry in the file is ignored rather than refused.
+	records, dropGeometry bool
 
 	problems []Problem
 	nProbs   int64
 	profile  *profile // property kinds and empty counts, learnt while reading
-	srcSRID  int
-	target   *layers.Layer
-	columns  map[string]string // property key → column name
+	// Items read with a geometry, with a geometry that could not be read, and the first of
+	// either.
+	geoms, geomProblems, firstGeom int64
+	maxN                           int64 // the greatest feature number, the last fid of a replace
+	srcSRID                        int
+	target                         *layers.Layer
+	columns                        map[string]string // property key → column name
 }
 
 func (im *importer) problem(p Problem) {
@@ -128,9 +176,29 @@ func (im *importer) problem(p Problem) {
 	}
 }
 
-// stage COPYs the file into a temporary table (feature number, geometry, properties).
+// refuse is the error of a file refused for problems found before validation.
+func (im *importer) refuse(problems ...Problem) error {
+	return &ValidationError{Source: im.rep.Source, Count: int64(len(problems)), Problems: problems, Records: im.records}
+}
+
+// located adds the spreadsheet cell to a problem of a row of a sheet, whose Line is the row
+// of the sheet.
+func (im *importer) located(p Problem, key string) Problem {
+	if cs, ok := im.src.(cellSource); ok && p.Line > 0 {
+		p.Cell = cs.cell(key, p.Line)
+		p.sheetRow = p.Cell == ""
+	}
+	return p
+}
+
+// cellSource is a spreadsheet: it names the cell holding a key's value in a sheet row.
+type cellSource interface {
+	cell(key string, row int64) string
+}
+
+// stage COPYs the file into a temporary table (feature number, line, geometry, properties).
 func (im *importer) stage(ctx context.Context) error {
-	if _, err := im.tx.Exec(ctx, `CREATE TEMP TABLE hub_stage (n bigint NOT NULL, bad boolean NOT NULL, geom geometry, props jsonb NOT NULL) ON COMMIT DROP`); err != nil {
+	if _, err := im.tx.Exec(ctx, `CREATE TEMP TABLE hub_stage (n bigint NOT NULL, line bigint, bad boolean NOT NULL, geom geometry, props jsonb NOT NULL) ON COMMIT DROP`); err != nil {
 		return err
 	}
 	batches := make(chan []Feature, 4)
@@ -143,9 +211,29 @@ func (im *importer) stage(ctx context.Context) error {
 		err := im.src.Read(ctx, func(b []Feature) error {
 			im.profile.add(b)
 			mu.Lock()
-			for _, f := range b {
+			for i := range b {
+				f := &b[i]
+				im.maxN = max(im.maxN, f.N)
+				if f.WKB != nil || f.GeometryProblem {
+					if f.WKB != nil {
+						im.geoms++
+					} else {
+						im.geomProblems++
+					}
+					if im.firstGeom == 0 || f.N < im.firstGeom {
+						im.firstGeom = f.N
+					}
+				}
+				if im.records {
+					// Records have no geometry: what the file has is ignored (or, without
+					// --records, refused once the file is read).
+					f.WKB = nil
+					if f.GeometryProblem {
+						f.Problem, f.GeometryProblem, f.Column = "", false, ""
+					}
+				}
 				if f.Problem != "" {
-					im.problem(Problem{Feature: f.N, Reason: f.Problem})
+					im.problem(im.located(Problem{Feature: f.N, Line: f.Line, Field: f.Column, Reason: f.Problem}, f.Column))
 				}
 			}
 			mu.Unlock()
@@ -159,20 +247,41 @@ func (im *importer) stage(ctx context.Context) error {
 		close(batches)
 		readErr <- err
 	}()
-	n, err := im.tx.CopyFrom(ctx, pgx.Identifier{"hub_stage"}, []string{"n", "bad", "geom", "props"}, &copySource{batches: batches, progress: im.opt.Progress})
+	readFailed := func(err error) error {
+		var re *rowError
+		if errors.As(err, &re) {
+			return im.refuse(im.located(re.p, re.p.Field))
+		}
+		return fmt.Errorf("%s: %w", im.rep.Source, err)
+	}
+	n, err := im.tx.CopyFrom(ctx, pgx.Identifier{"hub_stage"}, []string{"n", "line", "bad", "geom", "props"}, &copySource{batches: batches, progress: im.opt.Progress})
 	if err != nil {
 		cancel()
 		if rerr := <-readErr; rerr != nil && !errors.Is(rerr, context.Canceled) {
-			return fmt.Errorf("%s: %w", im.rep.Source, rerr)
+			return readFailed(rerr)
 		}
 		return fmt.Errorf("copy %s: %w", im.rep.Source, err)
 	}
 	if err := <-readErr; err != nil {
-		return fmt.Errorf("%s: %w", im.rep.Source, err)
+		return readFailed(err)
 	}
 	im.rep.Features = n
+	im.rep.Format = im.src.Format() // a reader may learn its format from the content
 	if n == 0 {
-		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: "the file has no features"}}}
+		what := "features"
+		if im.records {
+			what = "records"
+		}
+		return im.refuse(Problem{Reason: "the file has no " + what})
+	}
+	if im.records && im.geoms+im.geomProblems > 0 {
+		if !im.dropGeometry {
+			return im.refuse(Problem{Feature: im.firstGeom, Reason: fmt.Sprintf(
+				"the file has geometries (%d items), but %s is a record collection, without geometry: import it with --records to leave the geometry out",
+				im.geoms+im.geomProblems, im.opt.Collection)})
+		}
+		im.rep.GeometryIgnored = im.geoms + im.geomProblems
+		im.rep.Notes = append(im.rep.Notes, fmt.Sprintf("the geometry of %d items was left out: the collection holds records — hình học của %d bản ghi được bỏ qua", im.rep.GeometryIgnored, im.rep.GeometryIgnored))
 	}
 	if cs, ok := im.src.(interface{ Checksum() []byte }); ok {
 		im.rep.Checksum = "sha256:" + hex.EncodeToString(cs.Checksum())
@@ -208,54 +317,27 @@ func (c *copySource) Next() bool {
 
 func (c *copySource) Values() ([]any, error) {
 	f := c.cur[c.i]
-	var g any
+	var g, line any
 	if f.WKB != nil {
 		g = f.WKB
 	}
-	return []any{f.N, f.Problem != "", g, f.Props}, nil
+	if f.Line > 0 {
+		line = f.Line
+	}
+	return []any{f.N, line, f.Problem != "", g, f.Props}, nil
 }
 
 func (c *copySource) Err() error { return nil }
 
-// plan decides the target layer: its SRID, geometry type and the type of every field.
+// plan decides the target collection: for a layer its SRID and geometry type, and the type
+// of every field.
 func (im *importer) plan(ctx context.Context) error {
-	im.srcSRID = im.opt.SRID
-	if im.srcSRID == 0 {
-		im.srcSRID = im.src.SRID()
-	}
-	if im.srcSRID == 0 {
-		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: "the file does not say its coordinate system; give it with --srs EPSG:N"}}}
-	}
-	var sridKnown bool
-	if err := im.tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM spatial_ref_sys WHERE srid = $1)`, im.srcSRID).Scan(&sridKnown); err != nil {
-		return err
-	}
-	if !sridKnown {
-		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: fmt.Sprintf("EPSG:%d is not a coordinate system this database knows", im.srcSRID)}}}
-	}
-	// One pass gives the geometry types and the extent the CRS check needs.
-	rows, err := im.tx.Query(ctx, `SELECT t, n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-		FROM (SELECT ST_GeometryType(geom) AS t, count(*) AS n, ST_Extent(geom) AS e FROM hub_stage WHERE geom IS NOT NULL GROUP BY 1) s`)
-	if err != nil {
-		return err
-	}
-	types := map[string]int64{}
-	var ext *extent
-	for rows.Next() {
-		var gt string
-		var n int64
-		var e extent
-		if err := rows.Scan(&gt, &n, &e.xmin, &e.ymin, &e.xmax, &e.ymax); err != nil {
+	var types map[string]int64
+	if !im.records {
+		var err error
+		if types, err = im.planGeometry(ctx); err != nil {
 			return err
 		}
-		types[strings.TrimPrefix(gt, "ST_")] = n
-		ext = ext.union(e)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := im.checkCRS(ctx, ext); err != nil {
-		return err
 	}
 
 	t := &layers.Layer{}
@@ -265,20 +347,193 @@ func (im *importer) plan(ctx context.Context) error {
 	} else {
 		t.ID = im.opt.Collection
 		t.Table = strings.ReplaceAll(im.opt.Collection, "-", "_")
-		t.GeomColumn, t.IDColumn = "geom", "fid"
-		t.SRID = im.srcSRID
+		t.IDColumn = "fid"
 		t.MinZoom, t.MaxZoom = 0, 22
 		t.Title = im.opt.Collection
+		t.ItemType = layers.Feature
+		if !im.records {
+			t.GeomColumn = "geom"
+			t.SRID = im.srcSRID
+		}
 	}
 	mergeDefinition(t, im.opt.Definition)
+	if im.records {
+		t.ItemType = layers.Record
+		t.GeomColumn, t.GeomType, t.WebColumn, t.SRID = "", "", "", 0
+	} else if err := im.planGeometryType(ctx, t, types); err != nil {
+		return err
+	}
+
+	// Field types: the registry's for known fields, inferred from the values for new ones.
+	inferred := im.profile.types()
+	im.columns = map[string]string{}
+	known := map[string]bool{}
+	used := map[string]bool{} // columns the file's keys have taken
+	for _, f := range t.Fields {
+		known[f.Name] = true
+	}
+	order := keyOrder(im.src.Keys(), inferred)
+	// Keys that are their own column name first, so that "ten" keeps its name beside "Tên".
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmpBool(known[a] || columnName(a) == a, known[b] || columnName(b) == b)
+	})
+	for _, k := range order {
+		col := k
+		if !known[k] {
+			col = columnName(k)
+			base := col
+			for i := 2; used[strings.ToLower(col)]; i++ {
+				col = shorten(base, fmt.Sprintf("_%d", i))
+			}
+		}
+		im.columns[k] = col
+		used[strings.ToLower(col)] = true
+		if !known[col] {
+			t.Fields = append(t.Fields, layers.Field{Name: col, Type: inferred[k]})
+			known[col] = true
+		}
+	}
+	// Known fields keep their registered type (values that do not fit are refused); a field
+	// is never dropped by an import, so a file lacking a required field fails validation.
+	for i := range t.Fields {
+		if t.Fields[i].Type == "" {
+			t.Fields[i].Type = "string"
+			if ty, ok := inferred[im.sourceKey(t.Fields[i].Name)]; ok {
+				t.Fields[i].Type = ty
+			}
+		}
+		if _, ok := im.columns[t.Fields[i].Name]; !ok {
+			im.columns[t.Fields[i].Name] = t.Fields[i].Name
+		}
+	}
+	if im.records && len(t.Fields) == 0 {
+		return im.refuse(Problem{Reason: "the file has no columns: a record needs at least one field"})
+	}
+	if t.KeyField != "" {
+		key, ok := im.resolveField(t, t.KeyField)
+		if !ok {
+			return im.refuse(Problem{Field: t.KeyField, Reason: "the key field is not a field of the collection nor a column of the file; the fields are: " + fieldNames(t)})
+		}
+		t.KeyField = key
+	}
+	if im.rep.Mode == "upsert" {
+		if im.opt.Key == "" {
+			im.opt.Key = t.KeyField
+		}
+		if im.opt.Key == "" {
+			return errors.New("--mode upsert needs --key FIELD: the field that identifies a feature (a record collection's --key-field serves)")
+		}
+		key, ok := im.resolveField(t, im.opt.Key)
+		if !ok {
+			return im.refuse(Problem{Field: im.opt.Key, Reason: "the upsert key is not a field of the layer or the file"})
+		}
+		im.opt.Key = key
+	}
+	im.target = t
+	im.rep.KeyField = t.KeyField
+	if !im.records {
+		im.rep.GeometryType = t.GeomType
+		im.rep.CRS = fmt.Sprintf("EPSG:%d", im.srcSRID)
+		im.rep.StorageCRS = fmt.Sprintf("EPSG:%d", t.SRID)
+	}
+	return nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// resolveField finds the field name meant: a field of t, or a column of the file by its
+// heading ("Mã số thuế" for ma_so_thue).
+func (im *importer) resolveField(t *layers.Layer, name string) (string, bool) {
+	if _, ok := t.Field(name); ok {
+		return name, true
+	}
+	if col, ok := im.columns[name]; ok {
+		return col, true
+	}
+	if col := columnName(name); col != name {
+		if _, ok := t.Field(col); ok {
+			return col, true
+		}
+	}
+	return "", false
+}
+
+func fieldNames(t *layers.Layer) string {
+	names := make([]string, len(t.Fields))
+	for i, f := range t.Fields {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// planGeometry finds the file's SRID and the geometry types it holds, and checks that its
+// coordinates can be in that system.
+func (im *importer) planGeometry(ctx context.Context) (map[string]int64, error) {
+	if im.geoms == 0 && im.geomProblems == 0 && im.nProbs == 0 {
+		if im.existing == nil {
+			return nil, im.refuse(Problem{Reason: fmt.Sprintf("the file has no geometry: none of its %d items has coordinates. "+
+				"To load a table without geometry (a register, a list) as a record collection, import it with --records (and --key-field FIELD for its natural key)", im.rep.Features)})
+		}
+		// Into an existing layer: validation names every feature without geometry.
+		im.srcSRID = im.existing.SRID
+	}
+	if im.srcSRID == 0 {
+		im.srcSRID = im.opt.SRID
+	}
+	if im.srcSRID == 0 {
+		im.srcSRID = im.src.SRID()
+	}
+	if im.srcSRID == 0 {
+		return nil, im.refuse(Problem{Reason: "the file does not say its coordinate system; give it with --srs EPSG:N"})
+	}
+	var sridKnown bool
+	if err := im.tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM spatial_ref_sys WHERE srid = $1)`, im.srcSRID).Scan(&sridKnown); err != nil {
+		return nil, err
+	}
+	if !sridKnown {
+		return nil, im.refuse(Problem{Reason: fmt.Sprintf("EPSG:%d is not a coordinate system this database knows", im.srcSRID)})
+	}
+	// One pass gives the geometry types and the extent the CRS check needs.
+	rows, err := im.tx.Query(ctx, `SELECT t, n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+		FROM (SELECT ST_GeometryType(geom) AS t, count(*) AS n, ST_Extent(geom) AS e FROM hub_stage WHERE geom IS NOT NULL GROUP BY 1) s`)
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]int64{}
+	var ext *extent
+	for rows.Next() {
+		var gt string
+		var n int64
+		var e extent
+		if err := rows.Scan(&gt, &n, &e.xmin, &e.ymin, &e.xmax, &e.ymax); err != nil {
+			return nil, err
+		}
+		types[strings.TrimPrefix(gt, "ST_")] = n
+		ext = ext.union(e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return types, im.checkCRS(ctx, ext)
+}
+
+// planGeometryType decides the layer's geometry type: one family per layer; polygons and
+// lines are stored as Multi*.
+func (im *importer) planGeometryType(ctx context.Context, t *layers.Layer, types map[string]int64) error {
 	if t.SRID == 0 {
 		t.SRID = im.srcSRID
 	}
-
-	// Geometry type: one family per layer; polygons and lines are stored as Multi*.
 	fileType, err := familyOf(types)
 	if err != nil {
-		return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Reason: err.Error()}}}
+		return im.refuse(Problem{Reason: err.Error()})
 	}
 	// A layer keeps its geometry type: a file of another type is a mistake, not a redefinition.
 	if im.existing == nil || t.GeomType == "" {
@@ -290,45 +545,6 @@ func (im *importer) plan(ctx context.Context) error {
 	if t.GeomType == "Point" && types["MultiPoint"] > 0 {
 		t.GeomType = "MultiPoint"
 	}
-
-	// Field types: the registry's for known fields, inferred from the values for new ones.
-	inferred := im.profile.types()
-	im.columns = map[string]string{}
-	known := map[string]bool{}
-	for _, f := range t.Fields {
-		known[f.Name] = true
-	}
-	order := keyOrder(im.src.Keys(), inferred)
-	for _, k := range order {
-		col := columnName(k)
-		im.columns[k] = col
-		if !known[col] {
-			t.Fields = append(t.Fields, layers.Field{Name: col, Type: inferred[k]})
-			known[col] = true
-		}
-	}
-	// Known fields keep their registered type (values that do not fit are refused); a field
-	// is never dropped by an import, so a file lacking a required field fails validation.
-	for i := range t.Fields {
-		if t.Fields[i].Type == "" {
-			t.Fields[i].Type = "string"
-			if ty, ok := inferred[t.Fields[i].Name]; ok {
-				t.Fields[i].Type = ty
-			}
-		}
-		if _, ok := im.columns[t.Fields[i].Name]; !ok {
-			im.columns[t.Fields[i].Name] = t.Fields[i].Name
-		}
-	}
-	if im.rep.Mode == "upsert" {
-		if _, ok := t.Field(im.opt.Key); !ok {
-			return &ValidationError{Source: im.rep.Source, Count: 1, Problems: []Problem{{Field: im.opt.Key, Reason: "the upsert key is not a field of the layer or the file"}}}
-		}
-	}
-	im.target = t
-	im.rep.GeometryType = t.GeomType
-	im.rep.CRS = fmt.Sprintf("EPSG:%d", im.srcSRID)
-	im.rep.StorageCRS = fmt.Sprintf("EPSG:%d", t.SRID)
 	return nil
 }
 
@@ -338,7 +554,7 @@ func (im *importer) wrongType(ctx context.Context, want string) error {
 	if err != nil {
 		return err
 	}
-	ve := &ValidationError{Source: im.rep.Source}
+	ve := &ValidationError{Source: im.rep.Source, Records: im.records}
 	for rows.Next() {
 		var n int64
 		var gt string
@@ -419,6 +635,7 @@ func mergeDefinition(t *layers.Layer, d layers.Layer) {
 	set(&t.EntryID, d.EntryID)
 	set(&t.Temporal, d.Temporal)
 	set(&t.Attribution, d.Attribution)
+	set(&t.KeyField, d.KeyField)
 	if d.SRID != 0 {
 		t.SRID = d.SRID
 	}
@@ -430,11 +647,19 @@ func mergeDefinition(t *layers.Layer, d layers.Layer) {
 	}
 }
 
-var reservedColumns = map[string]bool{"fid": true, "geom": true}
+var reservedColumns = map[string]bool{"fid": true, "geom": true, "geom_web": true}
 
-// columnName is the column a property is stored in: its own name, unless it clashes with the
-// hub's own columns or is too long for PostgreSQL.
+// plainName is a property name that is a column name as it is.
+var plainName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// columnName is the column a property is stored in: its own name when that is a plain
+// identifier (NAME, so_thua), else an ASCII identifier made from it — Vietnamese without its
+// tone marks, lower case, words joined by "_" ("Mã số thuế" → ma_so_thue) — unless it clashes
+// with the hub's own columns (src_ prefix) or is too long for PostgreSQL.
 func columnName(key string) string {
+	if !plainName.MatchString(key) {
+		key = asciiName(key)
+	}
 	if reservedColumns[strings.ToLower(key)] {
 		key = "src_" + key
 	}
@@ -442,6 +667,39 @@ func columnName(key string) string {
 		key = key[:len(key)-1]
 	}
 	return key
+}
+
+// asciiName turns a heading into a lower-case ASCII identifier (compatibility forms are
+// decomposed too: m² → m2).
+func asciiName(s string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case r == 'đ' || r == 'Đ':
+			r = 'd'
+		}
+		r = unicode.ToLower(r)
+		if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			if under && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			under = false
+			b.WriteRune(r)
+			continue
+		}
+		under = true
+	}
+	name := b.String()
+	switch {
+	case name == "":
+		return "field"
+	case name[0] >= '0' && name[0] <= '9':
+		return "c_" + name
+	}
+	return name
 }
 
 func keyOrder(first []string, all map[string]string) []string {
@@ -467,14 +725,20 @@ func keyOrder(first []string, all map[string]string) []string {
 func (im *importer) finishReport(ctx context.Context) error {
 	rep, t := im.rep, im.target
 	tbl := pgx.Identifier{"data", t.Table}.Sanitize()
-	var e []float64
-	err := im.tx.QueryRow(ctx, `SELECT l.feature_count, COALESCE(l.extent, '{}'),
+	if im.records {
+		if err := im.tx.QueryRow(ctx, `SELECT feature_count FROM layers WHERE id = $1`, t.ID).Scan(&rep.Total); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	} else {
+		var e []float64
+		err := im.tx.QueryRow(ctx, `SELECT l.feature_count, COALESCE(l.extent, '{}'),
 		(SELECT ARRAY[ST_XMin(x), ST_YMin(x), ST_XMax(x), ST_YMax(x)] FROM (SELECT ST_Extent(geom) x FROM `+tbl+`) s)
 		FROM layers l WHERE l.id = $1`, t.ID).Scan(&rep.Total, &rep.ExtentWGS84, &e)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		rep.Extent = e
 	}
-	rep.Extent = e
 	// Empty values per field among the imported features.
 	rep.Nulls, rep.NullRequired = map[string]int64{}, map[string]int64{}
 	for _, f := range t.Fields {
@@ -490,7 +754,7 @@ func (im *importer) finishReport(ctx context.Context) error {
 		rep.Checksum = fileChecksum(rep.Source, im.src)
 	}
 	rep.DurationMS = time.Since(rep.Started).Milliseconds()
-	_, err = im.tx.Exec(ctx, `INSERT INTO imports (layer_id, data_version, started_at, source, format, mode, report)
+	_, err := im.tx.Exec(ctx, `INSERT INTO imports (layer_id, data_version, started_at, source, format, mode, report)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, rep.DataVersion, rep.Started, rep.Source, rep.Format, rep.Mode, rep)
 	return err
 }

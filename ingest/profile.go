@@ -2,8 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"regexp"
 	"sync"
+	"time"
 
 	"github.com/valyala/fastjson"
 )
@@ -19,10 +19,122 @@ const (
 	seenObject
 )
 
-var (
-	datePattern     = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`)
-	datetimePattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$`)
-)
+// realDay says whether year, month and day name a day of the calendar: 2020-02-29 does,
+// 2020-02-31 and year 0 do not.
+func realDay(y, m, d int) bool {
+	if y < 1 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	return d <= time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// digits reads the decimal number of between min and max digits at the start of s.
+func digits(s []byte, min, max int) (n, size int) {
+	for size < len(s) && size < max && s[size] >= '0' && s[size] <= '9' {
+		n = n*10 + int(s[size]-'0')
+		size++
+	}
+	if size < min {
+		return 0, 0
+	}
+	return n, size
+}
+
+// datePrefix reads a date at the start of s: ISO 2024-03-15, or Vietnamese day/month/year
+// (15/03/2024, 1/2/2020). It returns how many bytes it took, 0 for no (real) date, and
+// whether the date was Vietnamese.
+func datePrefix(s []byte) (size int, vn bool) {
+	if y, n := digits(s, 4, 4); n == 4 && len(s) >= 10 && s[4] == '-' && s[7] == '-' {
+		m, n1 := digits(s[5:], 2, 2)
+		d, n2 := digits(s[8:], 2, 2)
+		if n1 == 2 && n2 == 2 && realDay(y, m, d) {
+			return 10, false
+		}
+		return 0, false
+	}
+	d, n := digits(s, 1, 2)
+	if n == 0 || n >= len(s) || s[n] != '/' {
+		return 0, false
+	}
+	m, n1 := digits(s[n+1:], 1, 2)
+	if n1 == 0 || n+1+n1 >= len(s) || s[n+1+n1] != '/' {
+		return 0, false
+	}
+	y, n2 := digits(s[n+2+n1:], 4, 4)
+	if n2 != 4 || !realDay(y, m, d) {
+		return 0, false
+	}
+	return n + 2 + n1 + n2, true
+}
+
+// clock reads a time of day, hh:mm[:ss] (ISO also [.fff][Z|±hh[:mm]]), that is all of s.
+func clock(s []byte, iso bool) bool {
+	h, n := digits(s, 1, 2)
+	if n == 0 || (iso && n != 2) || h > 23 || n >= len(s) || s[n] != ':' {
+		return false
+	}
+	s = s[n+1:]
+	if m, n := digits(s, 2, 2); n != 2 || m > 59 {
+		return false
+	}
+	s = s[2:]
+	if len(s) > 0 && s[0] == ':' {
+		sec, n := digits(s[1:], 2, 2)
+		if n != 2 || sec > 59 && !(iso && sec == 60) {
+			return false
+		}
+		s = s[3:]
+		if iso && len(s) > 0 && s[0] == '.' {
+			_, n := digits(s[1:], 1, 9)
+			if n == 0 {
+				return false
+			}
+			s = s[1+n:]
+		}
+	}
+	if !iso || len(s) == 0 {
+		return len(s) == 0
+	}
+	if s[0] == 'Z' {
+		return len(s) == 1
+	}
+	if s[0] != '+' && s[0] != '-' {
+		return false
+	}
+	s = s[1:]
+	if _, n := digits(s, 2, 2); n != 2 {
+		return false
+	}
+	s = s[2:]
+	if len(s) > 0 && s[0] == ':' {
+		s = s[1:]
+	}
+	if len(s) == 0 {
+		return true
+	}
+	_, n = digits(s, 2, 2)
+	return n == 2 && len(s) == 2
+}
+
+// dateKind says whether s is a date ("date") or a date and time ("datetime") that the
+// import converts — ISO, or Vietnamese day/month/year — or neither ("").
+func dateKind(s []byte) string {
+	if len(s) < 8 || s[0] < '0' || s[0] > '9' {
+		return ""
+	}
+	n, vn := datePrefix(s)
+	switch {
+	case n == 0:
+		return ""
+	case n == len(s):
+		return "date"
+	case s[n] == ' ' || s[n] == 'T' && !vn:
+		if clock(s[n+1:], !vn) {
+			return "datetime"
+		}
+	}
+	return ""
+}
 
 // profile learns, while the file streams past, each property's value kinds and how many
 // features leave it empty. Doing it in Go on the reading goroutines spares the database a
@@ -42,9 +154,12 @@ func newProfile() *profile {
 // add profiles a batch; it may run on several goroutines at once.
 func (p *profile) add(batch []Feature) {
 	var parser fastjson.Parser
-	kinds := map[string]uint8{}
-	empty := map[string]int64{}
-	seen := map[string]int64{}
+	// One counter per key, found with a lookup that does not allocate.
+	type counter struct {
+		kinds       uint8
+		empty, seen int64
+	}
+	counters := map[string]*counter{}
 	var num []byte
 	for _, f := range batch {
 		v, err := parser.ParseBytes(f.Props)
@@ -56,51 +171,52 @@ func (p *profile) add(batch []Feature) {
 			continue
 		}
 		o.Visit(func(k []byte, v *fastjson.Value) {
-			key := string(k)
-			seen[key]++
+			c := counters[string(k)]
+			if c == nil {
+				c = &counter{}
+				counters[string(k)] = c
+			}
+			c.seen++
 			switch v.Type() {
 			case fastjson.TypeNull:
-				empty[key]++
+				c.empty++
 			case fastjson.TypeNumber:
 				num = v.MarshalTo(num[:0])
 				if len(bytes.TrimPrefix(num, []byte("-"))) <= 18 && !bytes.ContainsAny(num, ".eE") {
-					kinds[key] |= seenInt
+					c.kinds |= seenInt
 				} else {
-					kinds[key] |= seenFloat
+					c.kinds |= seenFloat
 				}
 			case fastjson.TypeTrue, fastjson.TypeFalse:
-				kinds[key] |= seenBool
+				c.kinds |= seenBool
 			case fastjson.TypeString:
 				s := v.GetStringBytes()
-				switch {
-				case len(s) == 0:
-					empty[key]++
-				case len(s) == 10 && datePattern.Match(s):
-					kinds[key] |= seenDate
-				case len(s) > 10 && datetimePattern.Match(s):
-					kinds[key] |= seenDatetime
+				if len(s) == 0 {
+					c.empty++
+					break
+				}
+				switch dateKind(s) {
+				case "date":
+					c.kinds |= seenDate
+				case "datetime":
+					c.kinds |= seenDatetime
 				default:
-					kinds[key] |= seenString
+					c.kinds |= seenString
 				}
 			default:
-				kinds[key] |= seenObject
+				c.kinds |= seenObject
 			}
 		})
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n += int64(len(batch))
-	for k, v := range kinds {
-		p.kinds[k] |= v
-	}
-	for k := range seen {
-		if _, ok := p.kinds[k]; !ok {
-			p.kinds[k] = 0 // a key with only empty values
+	for k, c := range counters {
+		p.kinds[k] |= c.kinds // a key with only empty values is there too, with no kind
+		p.seen[k] += c.seen
+		if c.empty > 0 {
+			p.empty[k] += c.empty
 		}
-		p.seen[k] += seen[k]
-	}
-	for k, n := range empty {
-		p.empty[k] += n
 	}
 }
 

@@ -393,13 +393,14 @@ func (s *shpSource) Read(ctx context.Context, emit func([]Feature) error) error 
 		}
 		f := Feature{N: n}
 		f.WKB, f.Problem = shapeWKB(content)
+		f.GeometryProblem = f.Problem != ""
 		var problem string
 		if props, problem, err = s.appendProps(props[:0], rec); err != nil {
 			return fmt.Errorf("%s.dbf record %d: %w", stem, n, err)
 		}
 		f.Props = bytes.Clone(props)
 		if problem != "" {
-			f.WKB = nil
+			f.WKB, f.GeometryProblem = nil, false
 			if f.Problem != "" {
 				f.Problem += "; "
 			}

@@ -108,8 +108,10 @@ func IndexField(ctx context.Context, tx pgx.Tx, l *layers.Layer, field string) e
 	return nil
 }
 
-// IndexLinks indexes every field of l that a link reads: what an import calls after it has
-// built a new table.
+// IndexLinks gives a btree index to every field of l that links or joined layers read: its
+// links' sources, its backlinks' targets, and the fields joined layers join on, except the
+// key (it has its unique index). It is idempotent. An import calls it after writing, since
+// replacing a collection builds a new table.
 func IndexLinks(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	var fields []string
 	for _, k := range l.Links {
@@ -118,10 +120,18 @@ func IndexLinks(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 	for _, k := range l.Backlinks {
 		fields = append(fields, k.TargetField)
 	}
-	if l.Join != nil {
-		fields = append(fields, l.Join.BaseField)
+	rows, err := tx.Query(ctx, `SELECT base_field FROM joined_layers WHERE base_id = $1
+UNION SELECT records_field FROM joined_layers WHERE records_id = $1`, l.ID)
+	if err != nil {
+		return fmt.Errorf("index linked fields of %s: %w", l.ID, err)
 	}
-	for _, f := range compactSorted(fields) {
+	joined, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("index linked fields of %s: %w", l.ID, err)
+	}
+	fields = append(fields, joined...)
+	slices.Sort(fields)
+	for _, f := range slices.Compact(fields) {
 		if _, ok := l.Field(f); !ok {
 			continue
 		}
@@ -130,11 +140,6 @@ func IndexLinks(ctx context.Context, tx pgx.Tx, l *layers.Layer) error {
 		}
 	}
 	return nil
-}
-
-func compactSorted(s []string) []string {
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 // indexName keeps an index name within PostgreSQL's 63 bytes and unique per table and field.

@@ -38,6 +38,7 @@ var generatedLayers = []struct {
 			f("dien_tich", "number", "Diện tích (m²)", "Area (m²)"),
 			code(req(f("land_use", "string", "Mục đích sử dụng đất", "Land-use type")), "land-use"),
 			req(f("commune_code", "string", "Mã xã", "Commune code")),
+			req(f("parcel_code", "string", "Mã thửa", "Parcel code")),
 			personal(f("owner_name", "string", "Người sử dụng đất", "Land user")),
 			personal(f("owner_id", "string", "Số định danh cá nhân", "Citizen id number")),
 		}}},

@@ -105,6 +105,8 @@ uses AS (
     FROM sheets s)
 SELECT u.so_to, row_number() OVER (PARTITION BY commune_fid, so_to ORDER BY j DESC, i) AS so_thua,
        round(ST_Area(g)::numeric, 1) AS dien_tich, land_use, code AS commune_code,
+       -- Commune code, sheet and parcel number identify a parcel (codes are unique per commune).
+       code || '-' || u.so_to || '-' || row_number() OVER (PARTITION BY commune_fid, so_to ORDER BY j DESC, i) AS parcel_code,
        CASE WHEN land_use IN ('DGT', 'DTL', 'SON', 'MNC', 'TSC', 'DGD', 'DYT', 'DVH', 'DTT', 'NTD')
             THEN 'UBND ' || commune
             ELSE sample_work.pick(sample_work.rnd(sample_work.key(i, j), :seed + 20),

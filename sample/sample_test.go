@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 func TestSample(t *testing.T) {
 	ctx := context.Background()
 	pool := testdb.Pool(t)
-	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Seed: 7}); err != nil {
+	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Residents: testResidents, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	q := func(sql string, dst ...any) {
@@ -103,15 +103,18 @@ func TestSample(t *testing.T) {
 		t.Errorf("%d bridges whose Km+m string disagrees with their chainage in metres", badKm)
 	}
 
+	checkRecords(t, ctx, pool, reg, q)
+
 	// Same seed, same data; another seed, other data.
 	var first, again, other string
-	digest := `SELECT md5(string_agg(ST_AsEWKB(geom)::text || land_use || coalesce(owner_id, ''), '' ORDER BY fid)) FROM data.land_parcels`
+	digest := `SELECT md5((SELECT string_agg(ST_AsEWKB(geom)::text || land_use || coalesce(owner_id, ''), '' ORDER BY fid) FROM data.land_parcels)` +
+		recordDigest(t, reg) + `)`
 	q(digest, &first)
-	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Seed: 7}); err != nil {
+	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Residents: testResidents, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	q(digest, &again)
-	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Seed: 8}); err != nil {
+	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Residents: testResidents, Seed: 8}); err != nil {
 		t.Fatal(err)
 	}
 	q(digest, &other)

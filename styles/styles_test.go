@@ -279,7 +279,7 @@ func TestServedStyles(t *testing.T) {
 				in[sl] = true
 			}
 		}
-		for _, l := range reg.List() {
+		for _, l := range reg.Spatial() {
 			if !in[l.ID] {
 				t.Errorf("the default style does not draw %s", l.ID)
 			}

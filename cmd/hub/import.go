@@ -22,11 +22,18 @@ import (
 )
 
 const importUsage = `hub import --collection ID [--entry CATALOG_ID] [--title T] [--srs EPSG:N]
-           [--mode replace|append|upsert --key FIELD] [--fix-invalid]
-           [--layer NAME] [--encoding CP1258] FILE
+           [--records [--key-field FIELD]] [--mode replace|append|upsert [--key FIELD]]
+           [--fix-invalid] [--layer NAME|SHEET] [--encoding CP1258|UTF-16] FILE
 
-Loads FILE (GeoJSON, newline-delimited GeoJSON, Shapefile .shp or .zip, GeoPackage, CSV)
-into the collection ID. Either the whole file is imported, or nothing changes.
+Loads FILE (GeoJSON, newline-delimited GeoJSON, Shapefile .shp or .zip, GeoPackage, CSV;
+for records also JSON, JSON Lines and Excel .xlsx) into the collection ID. Either the whole
+file is imported, or nothing changes.
+
+With --records the collection holds records without geometry (enterprises, schools, births…):
+no coordinate system is needed and any geometry in the file is left out; --key-field names
+the natural key (e.g. tax_code), which must be present and unique in every row and is what
+--mode upsert matches on unless --key says otherwise. A collection already registered as
+records takes records without --records.
 `
 
 func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -37,10 +44,12 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	title := fs.String("title", "", "title of the collection (Vietnamese)")
 	srs := fs.String("srs", "", "coordinate system of the file when it does not say, or to override it (EPSG:N)")
 	mode := fs.String("mode", "replace", "replace, append or upsert")
-	key := fs.String("key", "", "field identifying a feature (upsert)")
+	key := fs.String("key", "", "field identifying a feature (upsert); default: the record collection's key field")
+	records := fs.Bool("records", false, "the file holds records without geometry (a record collection); geometry in the file is left out")
+	keyField := fs.String("key-field", "", "natural key of a record collection, e.g. tax_code: present and unique in every row")
 	fix := fs.Bool("fix-invalid", false, "repair invalid geometries with ST_MakeValid instead of refusing the file")
-	layer := fs.String("layer", "", "GeoPackage layer (default: the only one)")
-	encoding := fs.String("encoding", "", "Shapefile text encoding when there is no .cpg (default UTF-8)")
+	layer := fs.String("layer", "", "GeoPackage layer (default: the only one) or XLSX sheet (default: the first)")
+	encoding := fs.String("encoding", "", "text encoding of a CSV (default UTF-8, UTF-16 with a byte-order mark) or of a Shapefile without .cpg, e.g. CP1258")
 	lon := fs.String("lon", "", "CSV column of longitudes or Eastings (default: detected)")
 	lat := fs.String("lat", "", "CSV column of latitudes or Northings (default: detected)")
 	wkt := fs.String("wkt", "", "CSV column of WKT geometries (default: detected)")
@@ -55,15 +64,23 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	openOpt := ingest.OpenOptions{Layer: *layer, Encoding: *encoding, LonColumn: *lon, LatColumn: *lat, WKTColumn: *wkt, SRID: srid}
+	openOpt := ingest.OpenOptions{Layer: *layer, Encoding: *encoding, LonColumn: *lon, LatColumn: *lat, WKTColumn: *wkt, SRID: srid, Records: *records}
 	pool, err := openMigrated(ctx, *dbURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	opt := ingest.Options{
-		Collection: *collection, Mode: *mode, Key: *key, SRID: srid, FixInvalid: *fix,
-		Definition: layers.Layer{Title: *title, EntryID: *entry},
+		Collection: *collection, Mode: *mode, Key: *key, SRID: srid, FixInvalid: *fix, Records: *records,
+		Definition: layers.Layer{Title: *title, EntryID: *entry, KeyField: *keyField},
+	}
+	// A collection registered as records takes records: its CSV columns are all fields.
+	existing, err := layers.LoadOne(ctx, pool, *collection)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.IsRecord() {
+		openOpt.Records = true
 	}
 	// A GeoPackage with several layers and no --layer: each layer becomes a collection
 	// named after it (ID-layer), each imported all or nothing.
@@ -96,12 +113,16 @@ func importOne(ctx context.Context, pool *pgxpool.Pool, path string, openOpt ing
 	}
 	defer src.Close()
 	if term.IsTerminal(int(os.Stderr.Fd())) {
+		items := "features"
+		if openOpt.Records {
+			items = "records"
+		}
 		bar := progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(os.Stderr),
 			progressbar.OptionSetDescription("đang nhập (importing) "+filepath.Base(path)),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("features"),
+			progressbar.OptionSetItsString(items),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish())
 		opt.Progress = func(n int64) { _ = bar.Set64(n) }
@@ -147,8 +168,9 @@ func parseSRS(s string) (int, error) {
 func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, dbURL := flags("sample")
 	parcels := fs.Int("parcels", sample.DefaultParcels, "land parcels to generate")
+	residents := fs.Int("residents", sample.DefaultResidents, "residents (dan-cu) to generate, e.g. 1000000 for benchmarks")
 	seed := fs.Int64("seed", 1, "seed: the same seed gives the same data")
-	ifMissing := fs.Bool("if-missing", false, "do nothing when the sample is already loaded (make demo)")
+	ifMissing := fs.Bool("if-missing", false, "do nothing when this sample (every collection, these sizes) is already loaded (make demo)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -157,9 +179,10 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer pool.Close()
+	opt := sample.Options{Parcels: *parcels, Residents: *residents, Seed: *seed, Log: stdout}
 	if *ifMissing {
-		var loaded bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM layers WHERE id = 'land-parcels')`).Scan(&loaded); err != nil {
+		loaded, err := sample.Loaded(ctx, pool, opt)
+		if err != nil {
 			return err
 		}
 		if loaded {
@@ -167,6 +190,6 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return nil
 		}
 	}
-	fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, seed %d)\n", *parcels, *seed)
-	return sample.Build(ctx, pool, sample.Options{Parcels: *parcels, Seed: *seed, Log: stdout})
+	fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, %d residents, seed %d)\n", *parcels, *residents, *seed)
+	return sample.Build(ctx, pool, opt)
 }

@@ -36,7 +36,7 @@ Usage:
   hub serve   [--addr 127.0.0.1:8080] [--database-url URL]   serve HTTP until SIGINT/SIGTERM
   hub migrate [--database-url URL]                          apply the embedded SQL migrations
   hub import  --collection ID [options] FILE                load a file into a collection (hub import -h)
-  hub sample  [--parcels N] [--seed S]                     build the demo warehouse (real + generated layers)
+  hub sample  [--parcels N] [--residents N] [--seed S]      build the demo warehouse (real + generated layers and records)
   hub tiles seed --collections a,b --zoom 10-14 [--url URL]   pre-build tiles
   hub tiles purge                                           empty every tile cache
   hub version                                               print the version
