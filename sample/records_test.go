@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/sample"
 )
 
 // testResidents keeps the tests quick; the default and a benchmark's million go the same way.
@@ -260,5 +263,37 @@ func checkRecords(t *testing.T, ctx context.Context, pool *pgxpool.Pool, reg *la
 	// Text is NFC, names look Vietnamese.
 	if n := count(`SELECT count(*) FROM ` + table(t, reg, "residents") + ` WHERE full_name IS NOT NFC NORMALIZED OR full_name !~ '^[^ ]+ [^ ]+( [^ ]+)+$'`); n != 0 {
 		t.Errorf("%d resident names not NFC or not family, middle and given name", n)
+	}
+}
+
+// checkCatalogue: the catalogue says which entries the sample connected, and why the e-mail
+// system has no data; Loaded recognises this sample and no other.
+func checkCatalogue(t *testing.T, ctx context.Context, pool *pgxpool.Pool, opt sample.Options) {
+	t.Helper()
+	entries, err := catalog.NewStore(pool).List(ctx, catalog.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]catalog.Entry{}
+	for _, e := range entries {
+		byID[e.ID] = e
+		if (e.Connection.Status == catalog.Connected) != (len(e.Connection.Collections) > 0) {
+			t.Errorf("entry %s: status %s with collections %v", e.ID, e.Connection.Status, e.Connection.Collections)
+		}
+	}
+	if c := byID["dang-ky-doanh-nghiep"].Connection; c.Status != catalog.Connected ||
+		!slices.Contains(c.Collections, "enterprises") || !slices.Contains(c.Collections, "enterprises-by-ward") {
+		t.Errorf("enterprises entry: %+v", c)
+	}
+	if c := byID["thu-dien-tu-cong-vu"].Connection; c.Status != catalog.NotConnected || c.Note == "" {
+		t.Errorf("e-mail system entry: %+v", c)
+	}
+	if ok, err := sample.Loaded(ctx, pool, opt); err != nil || !ok {
+		t.Errorf("Loaded after Build = %v, %v", ok, err)
+	}
+	bigger := opt
+	bigger.Residents++
+	if ok, _ := sample.Loaded(ctx, pool, bigger); ok {
+		t.Error("Loaded says yes for another number of residents")
 	}
 }

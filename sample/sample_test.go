@@ -104,6 +104,7 @@ func TestSample(t *testing.T) {
 	}
 
 	checkRecords(t, ctx, pool, reg, q)
+	checkCatalogue(t, ctx, pool, sample.Options{Parcels: 3000, Residents: testResidents, Seed: 7})
 
 	// Same seed, same data; another seed, other data.
 	var first, again, other string
