@@ -233,14 +233,19 @@ func geometryFormat(t string) string {
 	return "geometry-any"
 }
 
+// describedLayer is the collection of a request for one of its descriptions (queryables,
+// schema), which take no parameter but f.
+func (s *Service) describedLayer(r *http.Request) (*layers.Layer, error) {
+	if _, err := api.Query(r, "f"); err != nil {
+		return nil, err
+	}
+	return s.layer(r.PathValue("id"))
+}
+
 // HandleQueryables serves GET /collections/{id}/queryables.
 func (s *Service) HandleQueryables() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := api.Query(r, "f"); err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		l, err := s.layer(r.PathValue("id"))
+		l, err := s.describedLayer(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -282,11 +287,7 @@ type schemaProperty struct {
 // Vietnamese and English labels, sharing category and whether it is personal data.
 func (s *Service) HandleSchema() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := api.Query(r, "f"); err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		l, err := s.layer(r.PathValue("id"))
+		l, err := s.describedLayer(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -18,8 +18,8 @@ import (
 const utf8BOM = "\uFEFF"
 
 // streamCSV writes a page of items as CSV: a header of field names, then one row per item
-// (id, fields, and the geometry as WKT for layers), streamed like the GeoJSON. Paging is the
-// same as for JSON; the next page is in the Link header (RFC 8288).
+// (id, fields, and the geometry as WKT for layers). Paging is the same as for JSON; the next
+// page is in the Link header (RFC 8288).
 func (s *Service) streamCSV(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
 	ctx := r.Context()
 	iq.csv = true
