@@ -4,9 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/haiduong/hub/database"
 )
 
 // Channel is the NOTIFY channel on which layer changes are announced.
@@ -81,51 +82,16 @@ func (r *Registry) Changed() <-chan struct{} {
 	return r.changed
 }
 
-// Listen keeps the registry current until ctx ends: it LISTENs for layer changes on a
-// connection of its own and reloads on each notification. When the connection drops it
-// reconnects and reloads, since notifications sent meanwhile are lost.
+// Listen keeps the registry current until ctx ends: it LISTENs for layer changes and reloads
+// on each notification, and when listening (re)starts, since changes may have come meanwhile.
+// PostgreSQL delivers one notification per layer per transaction (identical payloads are
+// folded), so an import costs one reload.
 func (r *Registry) Listen(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		slog.Warn("layer registry: listening stopped; reconnecting", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
-}
-
-func (r *Registry) listenOnce(ctx context.Context) error {
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	// A LISTENing connection must not go back to the pool for other work.
-	pc := conn.Hijack()
-	defer pc.Close(context.Background())
-	if _, err := pc.Exec(ctx, "LISTEN "+Channel); err != nil {
-		return err
-	}
-	// Changes may have happened before LISTEN took effect.
-	if err := r.Reload(ctx); err != nil {
-		return err
-	}
-	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		// PostgreSQL delivers one notification per layer per transaction (identical payloads
-		// are folded), so an import costs one reload.
+	database.Listen(ctx, r.pool, Channel, func(payload string) error {
 		if err := r.Reload(ctx); err != nil {
 			return err
 		}
-		slog.Debug("layer registry reloaded", "layer", n.Payload)
-	}
+		slog.Debug("layer registry reloaded", "layer", payload)
+		return nil
+	})
 }

@@ -199,8 +199,11 @@ func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.
 		if n > 0 {
 			bw.WriteByte(',')
 		}
-		if links := iq.itemLinks(raw[3]); links != nil {
-			bw.Write(withLinks(raw[0], links))
+		if links := iq.linksJSON(raw[3]); links != nil {
+			bw.Write(raw[0][:len(raw[0])-1]) // the Feature without its closing brace
+			bw.WriteString(`,"links":`)
+			bw.Write(links)
+			bw.WriteByte('}')
 		} else {
 			bw.Write(raw[0])
 		}

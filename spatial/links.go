@@ -191,6 +191,29 @@ func linkTitle(k layers.Link, t *layers.Layer) string {
 	return t.Title
 }
 
+// linksJSON is the encoded links of one item's link data, nil when it has none. Items of a
+// page often share their link data (the records of one commune), so each distinct value is
+// encoded once per request.
+func (q *itemsQuery) linksJSON(data []byte) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	if b, ok := q.encodedLinks[string(data)]; ok {
+		return b
+	}
+	var b []byte
+	if links := q.itemLinks(data); links != nil {
+		b, _ = json.Marshal(links)
+	}
+	if q.encodedLinks == nil {
+		q.encodedLinks = map[string][]byte{}
+	}
+	if len(q.encodedLinks) < 10_000 {
+		q.encodedLinks[string(data)] = b
+	}
+	return b
+}
+
 // withLinks adds links to a Feature's JSON, which ends with its closing brace.
 func withLinks(feature []byte, links any) []byte {
 	b, _ := json.Marshal(links)

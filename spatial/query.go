@@ -29,6 +29,8 @@ type itemsQuery struct {
 	base      string  // the caller's base URL, for the items' links
 	// lookup finds the collections the items link to (the registry).
 	lookup func(id string) (*layers.Layer, bool)
+	// encodedLinks memoises linksJSON within the request.
+	encodedLinks map[string][]byte
 }
 
 func (q *itemsQuery) arg(v any) string {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/haiduong/hub/database"
 )
 
 // Shared is a tile cache that several hub processes share (Redis). Keys carry the layers'
@@ -106,33 +108,9 @@ const PurgeChannel = "hub_tiles_purge"
 
 // Listen empties the in-process cache whenever `hub tiles purge` asks, until ctx ends.
 func (s *Service) Listen(ctx context.Context, pool *pgxpool.Pool) {
-	for ctx.Err() == nil {
-		err := func() error {
-			conn, err := pool.Acquire(ctx)
-			if err != nil {
-				return err
-			}
-			pc := conn.Hijack()
-			defer pc.Close(context.Background())
-			if _, err := pc.Exec(ctx, "LISTEN "+PurgeChannel); err != nil {
-				return err
-			}
-			for {
-				if _, err := pc.WaitForNotification(ctx); err != nil {
-					return err
-				}
-				s.cache.purge()
-				slog.Info("tile cache purged")
-			}
-		}()
-		if ctx.Err() != nil {
-			return
-		}
-		slog.Warn("tile purge listener stopped; retrying", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(2 * time.Second):
-		}
-	}
+	// Also when listening (re)starts: a purge may have been missed meanwhile.
+	database.Listen(ctx, pool, PurgeChannel, func(string) error {
+		s.cache.purge()
+		return nil
+	})
 }
