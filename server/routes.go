@@ -25,9 +25,9 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /static/", web.Static())
 
 	mux.Handle("GET /catalog", catalog.HandleList(cat))
-	mux.Handle("POST /catalog", requireAdmin(cfg, catalog.HandleCreate(cat)))
+	mux.Handle("POST /catalog", requireAdmin(catalog.HandleCreate(cat)))
 	mux.Handle("GET /catalog/{id}", catalog.HandleGet(cat))
-	mux.Handle("PATCH /catalog/{id}", requireAdmin(cfg, catalog.HandlePatch(cat)))
+	mux.Handle("PATCH /catalog/{id}", requireAdmin(catalog.HandlePatch(cat)))
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
 	features := spatial.NewService(reg, pool)

@@ -5,15 +5,13 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/haiduong/hub/access"
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
@@ -32,6 +30,9 @@ type Config struct {
 	// Tiles, when set, is the tile service to serve (with its shared cache and purge
 	// listener, which the caller runs); otherwise one is made from TileCacheBytes.
 	Tiles *tiles.Service
+	// Auth turns credentials into principals (its cache kept by the caller's Listen);
+	// otherwise one without identity-provider tokens is made.
+	Auth *access.Authenticator
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).
@@ -40,26 +41,17 @@ func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
 	m := newMetrics(metricsReg, pool)
 	mux := http.NewServeMux()
 	routes(mux, pool, cfg, metricsReg, catalog.NewStore(pool), reg)
+	authn := cfg.Auth
+	if authn == nil {
+		authn = access.NewAuthenticator(pool, nil)
+	}
 	var h http.Handler = mux
 	h = m.instrument(h)
+	h = authenticate(cfg, authn, h)
 	h = logRequests(h)
 	h = recoverPanics(h)
 	h = requestID(h)
 	return h
-}
-
-// requireAdmin lets through only callers with the admin bearer token.
-func requireAdmin(cfg Config, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(tok))
-		if !ok || len(cfg.AdminTokenSHA256) == 0 || subtle.ConstantTimeCompare(sum[:], cfg.AdminTokenSHA256) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hub"`)
-			api.WriteError(w, r, api.Errorf(http.StatusUnauthorized, "Unauthorized", api.MsgUnauthorized))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Health reports the database's state.

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haiduong/hub/access"
+	"github.com/haiduong/hub/auth/oidc"
+	"github.com/haiduong/hub/auth/oidc/oidctest"
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/ingest"
 	"github.com/haiduong/hub/internal/testdb"
@@ -398,5 +401,97 @@ func TestNewLayerServedWithoutRestart(t *testing.T) {
 			t.Fatal("the running hub did not serve the new layer within 5 s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCredentials: a request is anonymous without a credential; an API key in the header or
+// the key parameter names its agency and is removed from the query; a wrong, revoked or
+// malformed credential is a 401 that says why, never a silent anonymous answer.
+func TestCredentials(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	if err := access.AddAgency(ctx, pool, "so-thu-nghiem", "Sở Thử nghiệm", ""); err != nil {
+		t.Fatal(err)
+	}
+	k, secret, err := access.CreateKey(ctx, pool, access.NewKey{Agency: "so-thu-nghiem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := func(s string) map[string]string { return map[string]string{"Authorization": s} }
+	for _, c := range []struct {
+		name    string
+		url     string
+		headers map[string]string
+		status  int
+	}{
+		{"anonymous", "/collections", nil, 200},
+		{"key in the header", "/collections", bearer("Bearer " + secret), 200},
+		{"key as a parameter (removed before the handler, which refuses unknown parameters)", "/collections?key=" + secret, nil, 200},
+		{"unknown key", "/collections", bearer("Bearer hub_aaaaaaaa_" + strings.Repeat("a", 32)), 401},
+		{"unknown key as a parameter", "/catalog?key=hub_zzzzzzzz_" + strings.Repeat("b", 32), nil, 401},
+		{"not a bearer", "/collections", bearer("Basic dXNlcjpwYXNz"), 401},
+		{"empty bearer", "/collections", bearer("Bearer "), 401},
+		{"the admin token on a data path", "/collections", bearer("Bearer " + adminToken), 200},
+		{"an agency key cannot edit the catalogue", "/catalog/quy-hoach", bearer("Bearer " + secret), 401},
+	} {
+		method := "GET"
+		if strings.HasPrefix(c.name, "an agency key cannot edit") {
+			method = "PATCH"
+		}
+		r := do(t, method, srv.URL+c.url, c.headers, `{"scope": "x"}`)
+		if r.status != c.status {
+			t.Errorf("%s: %d, want %d: %s", c.name, r.status, c.status, r.body)
+		}
+		if r.status == 401 && !strings.Contains(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: 401 without WWW-Authenticate", c.name)
+		}
+	}
+	if err := access.RevokeKey(ctx, pool, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	// This server's authenticator does not listen (no Listen in server.New): its cache may hold
+	// the key, so ask a fresh server, as a new process would see it.
+	srv2 := newServer(t)
+	r := do(t, "GET", srv2.URL+"/collections", bearer("Bearer "+secret), "")
+	if r.status != 401 || !strings.Contains(string(r.body), "revoked") {
+		t.Errorf("a revoked key: %d %s", r.status, r.body)
+	}
+}
+
+// TestIdentityProviderTokens: with an identity provider configured, its tokens name the
+// agency; a bad one is a 401 and an unreachable provider a 503.
+func TestIdentityProviderTokens(t *testing.T) {
+	ctx := context.Background()
+	idp := oidctest.New(t)
+	v, err := oidc.New(ctx, idp.Issuer(), idp.Audience())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := testdb.Pool(t)
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test", Auth: access.NewAuthenticator(pool, v)}))
+	t.Cleanup(srv.Close)
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	good := idp.Token(map[string]any{"sub": "nguyen.van.a", "agency": "so-tai-chinh", "azp": "qlts"})
+	if r := do(t, "GET", srv.URL+"/collections", bearer(good), ""); r.status != 200 {
+		t.Errorf("a good token: %d %s", r.status, r.body)
+	}
+	expired := idp.Token(map[string]any{"sub": "x", "agency": "so-tai-chinh", "exp": time.Now().Add(-time.Hour)})
+	if r := do(t, "GET", srv.URL+"/collections", bearer(expired), ""); r.status != 401 || !strings.Contains(string(r.body), "expired") {
+		t.Errorf("an expired token: %d %s", r.status, r.body)
+	}
+	noAgency := idp.Token(map[string]any{"sub": "x"})
+	if r := do(t, "GET", srv.URL+"/collections", bearer(noAgency), ""); r.status != 401 {
+		t.Errorf("a token naming no agency: %d %s", r.status, r.body)
+	}
+	idp.Rotate() // a key the verifier has not seen: it must fetch the keys again…
+	fresh := idp.Token(map[string]any{"sub": "x", "agency": "so-tai-chinh"})
+	idp.Close() // …from a provider that is down
+	if r := do(t, "GET", srv.URL+"/collections", bearer(fresh), ""); r.status != 503 {
+		t.Errorf("a token while the provider is down: %d %s", r.status, r.body)
 	}
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/haiduong/hub/access"
+	"github.com/haiduong/hub/auth/oidc"
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/migrations"
@@ -39,6 +41,9 @@ Usage:
   hub sample  [--parcels N] [--residents N] [--seed S]      build the demo warehouse (real + generated layers and records)
   hub tiles seed --collections a,b --zoom 10-14 [--url URL]   pre-build tiles
   hub tiles purge                                           empty every tile cache
+  hub audit verify [--database-url URL]                     check the access log's hash chain
+  hub agencies list | add --id ID --name N | app --agency A --id ID --name N   agencies, applications
+  hub keys create --agency A [--application P] [--expires 90d] | list | revoke ID   API keys
   hub version                                               print the version
 
 Environment:
@@ -48,6 +53,8 @@ Environment:
   HUB_LOG_FORMAT    json (default) or text
   HUB_TILE_CACHE_MB in-process tile cache size (default 256; 0 disables it)
   HUB_REDIS_URL     redis://host:port/db: a tile cache shared by several hub processes (optional)
+  HUB_OIDC_ISSUER   the province's identity provider: its bearer tokens are accepted (optional)
+  HUB_OIDC_AUDIENCE the client id such tokens must be issued for (with HUB_OIDC_ISSUER)
 `
 
 func main() {
@@ -76,6 +83,12 @@ func run(args []string, stdout io.Writer) error {
 		return sampleCmd(ctx, rest, stdout)
 	case "tiles":
 		return tilesCmd(ctx, rest, stdout)
+	case "audit":
+		return auditCmd(ctx, rest, stdout)
+	case "agencies":
+		return agenciesCmd(ctx, rest, stdout)
+	case "keys":
+		return keysCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil
@@ -164,7 +177,17 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		defer shared.Close()
 	}
 	cfg.Tiles = tiles.NewService(reg, pool, cfg.TileCacheBytes, shared)
-	go cfg.Tiles.Listen(ctx, pool) // "hub tiles purge" empties every process's cache
+	go cfg.Tiles.Listen(ctx, pool)  // "hub tiles purge" empties every process's cache
+	var tokens access.TokenVerifier // the province's identity provider, when configured
+	switch v, err := oidc.NewFromEnv(ctx); {
+	case errors.Is(err, oidc.ErrNotConfigured):
+	case err != nil:
+		return err
+	default:
+		tokens = v
+	}
+	cfg.Auth = access.NewAuthenticator(pool, tokens)
+	go cfg.Auth.Listen(ctx) // a revoked key stops working in every process at once
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           server.New(pool, reg, cfg),
