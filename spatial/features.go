@@ -352,8 +352,19 @@ func (s *Service) HandleItem() http.Handler {
 		}
 		related := iq.itemLinks(linkData)
 		if format == api.HTML {
+			// People follow the links to pages, not to JSON.
+			pages := make([]itemLink, len(related))
+			for i, k := range related {
+				pages[i] = k
+				if u, err := url.Parse(k.Href); err == nil {
+					q := u.Query()
+					q.Set("f", "html")
+					u.RawQuery = q.Encode()
+					pages[i].Href = u.String()
+				}
+			}
 			web.Render(w, r, http.StatusOK, "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
-				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": related}})
+				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": pages}})
 			return
 		}
 		self := iq.base + "/collections/" + url.PathEscape(l.ID)

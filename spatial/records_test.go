@@ -320,6 +320,18 @@ func TestRecordLinks(t *testing.T) {
 		}
 	}
 
+	// The feature's page lists them too, for people.
+	res, err := http.Get(fmt.Sprintf("%s/collections/units-old/items/%d?f=html", base, fidA1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	wantA1 := h.count(t, `SELECT count(*) FROM data.births WHERE commune_code = 'A1' AND registered_on < date '2025-07-01'`)
+	if !bytes.Contains(page, []byte(fmt.Sprintf("Đăng ký khai sinh (%d)", wantA1))) {
+		t.Errorf("the HTML page of unit A1 does not list its %d births", wantA1)
+	}
+
 	// A page of units carries the counts too.
 	var units recordPage
 	getJSON(t, base+"/collections/units-old/items", &units)
