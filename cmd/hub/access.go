@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,25 +14,32 @@ import (
 	"github.com/haiduong/hub/access"
 )
 
-// agenciesCmd: hub agencies list | add --id ID --name NAME [--name-en N] | app --agency A --id ID --name NAME.
+const agenciesUsage = `hub agencies list
+hub agencies add --id ID --name NAME [--name-en NAME]       a consuming agency
+hub agencies app --agency ID --id ID --name NAME            an application of an agency
+`
+
+const keysUsage = `hub keys create --agency ID [--application ID] [--label TEXT] [--expires 90d|YYYY-MM-DD]
+hub keys list [--agency ID]
+hub keys revoke KEY-ID
+
+A key is printed once, when it is made; the hub keeps only its SHA-256.
+`
+
+// agenciesCmd registers and lists agencies and their applications.
 func agenciesCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("hub agencies list | add --id ID --name NAME [--name-en NAME] | app --agency ID --id ID --name NAME")
-	}
-	fs, dbURL := flags("agencies " + args[0])
-	id := fs.String("id", "", "agency or application id (lower-case, hyphens)")
-	name := fs.String("name", "", "name, in Vietnamese")
-	nameEn := fs.String("name-en", "", "name in English")
-	agency := fs.String("agency", "", "the agency an application belongs to")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, *dbURL)
+	var id, name, nameEn, agency *string
+	verb, pool, _, err := subcommand(ctx, "agencies", agenciesUsage, args, func(fs *flag.FlagSet) {
+		id = fs.String("id", "", "agency or application id (lower-case, hyphens)")
+		name = fs.String("name", "", "name, in Vietnamese")
+		nameEn = fs.String("name-en", "", "name in English")
+		agency = fs.String("agency", "", "the agency an application belongs to")
+	})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	switch args[0] {
+	switch verb {
 	case "list":
 		list, err := access.ListAgencies(ctx, pool)
 		if err != nil {
@@ -56,28 +64,23 @@ func agenciesCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "application %s of %s added\n", *id, *agency)
 		return nil
 	}
-	return fmt.Errorf("hub agencies %s: use list, add or app", args[0])
+	return fmt.Errorf("hub agencies %s: use list, add or app", verb)
 }
 
-// keysCmd: hub keys create --agency A [--application APP] [--label L] [--expires 90d|2027-01-31] | list [--agency A] | revoke ID.
+// keysCmd makes, lists and revokes API keys.
 func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("hub keys create --agency ID [--application ID] [--label TEXT] [--expires 90d|YYYY-MM-DD] | list [--agency ID] | revoke KEY-ID")
-	}
-	fs, dbURL := flags("keys " + args[0])
-	agency := fs.String("agency", "", "the agency the key speaks for")
-	app := fs.String("application", "", "the application the key is for")
-	label := fs.String("label", "", "a note on what the key is for")
-	expires := fs.String("expires", "", "when the key stops working: a duration in days (90d) or a date (2027-01-31); default never")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, *dbURL)
+	var agency, app, label, expires *string
+	verb, pool, fs, err := subcommand(ctx, "keys", keysUsage, args, func(fs *flag.FlagSet) {
+		agency = fs.String("agency", "", "the agency the key speaks for")
+		app = fs.String("application", "", "the application the key is for")
+		label = fs.String("label", "", "a note on what the key is for")
+		expires = fs.String("expires", "", "when the key stops working: a duration in days (90d) or a date (2027-01-31); default never")
+	})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	switch args[0] {
+	switch verb {
 	case "create":
 		if *agency == "" {
 			return errors.New("hub keys create needs --agency")
@@ -124,7 +127,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "key %s revoked\n", fs.Arg(0))
 		return nil
 	}
-	return fmt.Errorf("hub keys %s: use create, list or revoke", args[0])
+	return fmt.Errorf("hub keys %s: use create, list or revoke", verb)
 }
 
 // parseExpiry reads "90d" (days from now) or a date; "" is no expiry.

@@ -109,6 +109,24 @@ func setupLogging() {
 	slog.SetDefault(slog.New(h))
 }
 
+// subcommand starts a "hub NAME VERB [flags]" command: it checks a verb is given (else prints
+// usage), lets define add the command's flags, parses them and opens the migrated database,
+// which the caller closes.
+func subcommand(ctx context.Context, name, usage string, args []string, define func(*flag.FlagSet)) (string, *pgxpool.Pool, *flag.FlagSet, error) {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return "", nil, nil, fmt.Errorf("hub %s: say what to do", name)
+	}
+	fs, dbURL := flags(name + " " + args[0])
+	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
+	define(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return "", nil, nil, err
+	}
+	pool, err := openMigrated(ctx, *dbURL)
+	return args[0], pool, fs, err
+}
+
 // flags returns a flag set with the options every database command shares.
 func flags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("hub "+name, flag.ContinueOnError)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,19 +34,12 @@ them in its own cache. purge empties the shared cache and every running hub's ow
 `
 
 func tilesCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, tilesUsage)
-		return errors.New("hub tiles: say seed or purge")
-	}
-	fs, dbURL := flags("tiles " + args[0])
-	fs.Usage = func() { fmt.Fprint(os.Stderr, tilesUsage); fs.PrintDefaults() }
-	colls := fs.String("collections", "", "collections to seed, comma-separated")
-	zoom := fs.String("zoom", "", "zoom levels, e.g. 10-14 or 12")
-	url := fs.String("url", "", "running hub to warm when there is no shared cache")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, *dbURL)
+	var colls, zoom, url *string
+	verb, pool, _, err := subcommand(ctx, "tiles", tilesUsage, args, func(fs *flag.FlagSet) {
+		colls = fs.String("collections", "", "collections to seed, comma-separated")
+		zoom = fs.String("zoom", "", "zoom levels, e.g. 10-14 or 12")
+		url = fs.String("url", "", "running hub to warm when there is no shared cache")
+	})
 	if err != nil {
 		return err
 	}
@@ -57,7 +51,7 @@ func tilesCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if shared != nil {
 		defer shared.Close()
 	}
-	switch args[0] {
+	switch verb {
 	case "purge":
 		if shared != nil {
 			n, err := shared.Purge(ctx)
