@@ -2,8 +2,10 @@ package glyphs
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -377,6 +379,15 @@ func TestHandler(t *testing.T) {
 	}
 	if nm := get(path(Regular, "0-255.pbf"), "If-None-Match", `"x", `+tag); nm.Code != http.StatusNotModified || nm.Body.Len() != 0 {
 		t.Errorf("If-None-Match: %d with %d bytes", nm.Code, nm.Body.Len())
+	}
+	// Compressed for a client that accepts it, the same bytes once inflated.
+	gz := get(path(Regular, "0-255.pbf"), "Accept-Encoding", "gzip, deflate")
+	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Body.Len() >= ok.Body.Len() || gz.Header().Get("ETag") == tag {
+		t.Errorf("gzip: %q, %d bytes (plain %d)", gz.Header().Get("Content-Encoding"), gz.Body.Len(), ok.Body.Len())
+	} else if zr, err := gzip.NewReader(gz.Body); err != nil {
+		t.Error(err)
+	} else if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, ok.Body.Bytes()) {
+		t.Errorf("gzip body inflates to %d bytes (%v), not the plain body", len(plain), err)
 	}
 	if other := get(path(Regular, "256-511.pbf")); other.Code != http.StatusOK || other.Header().Get("ETag") == tag {
 		t.Errorf("256-511.pbf: %d, ETag %q", other.Code, other.Header().Get("ETag"))
