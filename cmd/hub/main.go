@@ -44,6 +44,7 @@ Usage:
   hub audit verify [--database-url URL]                     check the access log's hash chain
   hub agencies list | add --id ID --name N | app --agency A --id ID --name N   agencies, applications
   hub keys create --agency A [--application P] [--expires 90d] | list | revoke ID   API keys
+  hub requests list | submit | agree | approve | refuse | revoke | grants   access requests, agreements
   hub version                                               print the version
 
 Environment:
@@ -89,6 +90,8 @@ func run(args []string, stdout io.Writer) error {
 		return agenciesCmd(ctx, rest, stdout)
 	case "keys":
 		return keysCmd(ctx, rest, stdout)
+	case "requests":
+		return requestsCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil

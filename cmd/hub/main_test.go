@@ -150,6 +150,13 @@ func TestKeysAcrossProcesses(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	secret := lines[len(lines)-1]
 	id := secret[:len("hub_")+8]
+	// A request filed and approved on the command line becomes a grant of the application.
+	hub("requests", "submit", "--agency", "ubnd-xa-thanh-mien", "--application", "mot-cua", "--entry", "dang-ky-doanh-nghiep",
+		"--purpose", "Tra cứu doanh nghiệp")
+	hub("requests", "approve", "1")
+	if grants := hub("requests", "grants", "--agency", "ubnd-xa-thanh-mien", "--application", "mot-cua"); !strings.Contains(grants, `"source": "request 1"`) {
+		t.Errorf("grants after approval:\n%s", grants)
+	}
 	if list := hub("keys", "list"); !strings.Contains(list, id) || strings.Contains(list, secret) || !strings.Contains(list, "active") {
 		t.Errorf("keys list:\n%s", list)
 	}
