@@ -24,6 +24,13 @@ const (
 	Expired   = "expired"
 )
 
+// ErrForbidden and ErrNotFound are wrapped by refusals that are about who asks (a 403) and
+// by unknown requests or agreements (a 404); other errors are about what was asked (a 400).
+var (
+	ErrForbidden = errors.New("not allowed")
+	ErrNotFound  = errors.New("not found")
+)
+
 // Request is an agency's online request to connect an application to an entry's default data
 // (Decree 47/2020 Art. 35).
 type Request struct {
@@ -137,7 +144,7 @@ func checkFields(entry string, asked []string, fields map[string]bool, personalA
 
 func requireAgency(p Principal) error {
 	if p.Kind != Agency || p.Agency == "" {
-		return errors.New("only an agency (with an API key or token) can ask for data")
+		return fmt.Errorf("%w: only an agency (with an API key or token) can ask for data", ErrForbidden)
 	}
 	return nil
 }
@@ -278,7 +285,7 @@ func parties(ctx context.Context, pool *pgxpool.Pool, table string, id int64) (a
 	err = pool.QueryRow(ctx, `SELECT t.agency_id, e.owner_id, t.status FROM `+pgx.Identifier{table}.Sanitize()+` t
 JOIN catalog_entries e ON e.id = t.entry_id WHERE t.id = $1`, id).Scan(&agency, &owner, &status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = fmt.Errorf("no %s %d", strings.TrimSuffix(strings.ReplaceAll(table, "_", " "), "s"), id)
+		err = fmt.Errorf("%w: no %s %d", ErrNotFound, strings.TrimSuffix(strings.ReplaceAll(table, "_", " "), "s"), id)
 	}
 	return
 }
@@ -289,7 +296,7 @@ func decide(ctx context.Context, pool *pgxpool.Pool, table string, p Principal, 
 		return err
 	}
 	if p.Kind != Admin && (p.Kind != Agency || p.Agency != owner) {
-		return fmt.Errorf("only the owner of the entry (%s) decides", owner)
+		return fmt.Errorf("%w: only the owner of the entry (%s) decides", ErrForbidden, owner)
 	}
 	if status != Submitted {
 		return fmt.Errorf("it is %s already; only a submitted one is decided", status)
@@ -310,7 +317,7 @@ func revoke(ctx context.Context, pool *pgxpool.Pool, table string, p Principal, 
 		return err
 	}
 	if p.Kind != Admin && (p.Kind != Agency || (p.Agency != owner && p.Agency != agency)) {
-		return fmt.Errorf("only the owner of the entry (%s) or the requesting agency (%s) can end it", owner, agency)
+		return fmt.Errorf("%w: only the owner of the entry (%s) or the requesting agency (%s) can end it", ErrForbidden, owner, agency)
 	}
 	if status != Submitted && status != Approved {
 		return fmt.Errorf("it is %s already", status)

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/haiduong/hub/accessapi"
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
@@ -59,6 +60,13 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /styles/{id}", styleService.HandleStyle())
 	mux.Handle("GET /styles/glyphs/{fontstack}/{range}", glyphs.Handler())
 	mux.Handle("GET /map", web.HandleMap())
+
+	requests := accessapi.New(pool)
+	mux.Handle("GET /access/requests", requests.HandleList())
+	mux.Handle("POST /access/requests", requests.HandleSubmitRequest())
+	mux.Handle("POST /access/agreements", requests.HandleSubmitAgreement())
+	mux.Handle("POST /access/{kind}/{id}/{action}", requests.HandleAction())
+	mux.Handle("GET /access/grants", requests.HandleGrants())
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))

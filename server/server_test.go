@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -493,5 +494,75 @@ func TestIdentityProviderTokens(t *testing.T) {
 	idp.Close() // …from a provider that is down
 	if r := do(t, "GET", srv.URL+"/collections", bearer(fresh), ""); r.status != 503 {
 		t.Errorf("a token while the provider is down: %d %s", r.status, r.body)
+	}
+}
+
+// TestAccessRequestsAPI: a consuming agency files a request with its key, the owner sees it in
+// its queue and approves it, and the consumer's grants then include it; others are refused.
+func TestAccessRequestsAPI(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	var owner string
+	if err := pool.QueryRow(ctx, `SELECT owner_id FROM catalog_entries WHERE id = 'thi-truong-lao-dong'`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.AddAgency(ctx, pool, "ubnd-xa-api", "UBND xã API", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.AddApplication(ctx, pool, "viec-lam", "ubnd-xa-api", "Việc làm xã"); err != nil {
+		t.Fatal(err)
+	}
+	key := func(agency, app string) map[string]string {
+		_, secret, err := access.CreateKey(ctx, pool, access.NewKey{Agency: agency, Application: app})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]string{"Authorization": "Bearer " + secret, "Content-Type": "application/json"}
+	}
+	consumer, ownerKey := key("ubnd-xa-api", "viec-lam"), key(owner, "")
+
+	body := `{"application": "viec-lam", "entry": "thi-truong-lao-dong", "purpose": "Theo dõi thất nghiệp", "frequency": "monthly"}`
+	if r := do(t, "POST", srv.URL+"/access/requests", nil, body); r.status != 401 {
+		t.Errorf("anonymous filing: %d", r.status)
+	}
+	r := do(t, "POST", srv.URL+"/access/requests", consumer, body)
+	var req struct {
+		ID     int64
+		Status string
+	}
+	if json.Unmarshal(r.body, &req); r.status != 201 || req.Status != "submitted" {
+		t.Fatalf("filing: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", srv.URL+"/access/requests", consumer, `{"entry": "nope", "purpose": "x", "application": "viec-lam"}`); r.status != 400 {
+		t.Errorf("filing for an unknown entry: %d %s", r.status, r.body)
+	}
+	action := func(who map[string]string, path, body string) response {
+		return do(t, "POST", fmt.Sprintf("%s/access/requests/%d/%s", srv.URL, req.ID, path), who, body)
+	}
+	if r := action(consumer, "approve", ""); r.status != 403 {
+		t.Errorf("the requester approving its own request: %d %s", r.status, r.body)
+	}
+	var queue struct {
+		ToDecide struct{ Requests []struct{ ID int64 } } `json:"toDecide"`
+	}
+	if r := do(t, "GET", srv.URL+"/access/requests?status=submitted", ownerKey, ""); json.Unmarshal(r.body, &queue) != nil ||
+		len(queue.ToDecide.Requests) != 1 || queue.ToDecide.Requests[0].ID != req.ID {
+		t.Errorf("owner's queue: %d %s", r.status, r.body)
+	}
+	if r := action(ownerKey, "approve", ""); r.status != 200 || !strings.Contains(string(r.body), `"approved"`) {
+		t.Fatalf("owner approving: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", srv.URL+"/access/grants", consumer, ""); r.status != 200 || !strings.Contains(string(r.body), fmt.Sprintf(`"request %d"`, req.ID)) {
+		t.Errorf("grants: %d %s", r.status, r.body)
+	}
+	if r := action(ownerKey, "revoke", `{"reason": ""}`); r.status != 400 {
+		t.Errorf("revoking without a reason: %d %s", r.status, r.body)
+	}
+	if r := action(ownerKey, "revoke", `{"reason": "Hết thời hạn hợp tác"}`); r.status != 200 {
+		t.Errorf("revoking: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", srv.URL+"/access/requests/999999/approve", ownerKey, ""); r.status != 404 {
+		t.Errorf("an unknown request: %d %s", r.status, r.body)
 	}
 }
