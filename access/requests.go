@@ -154,6 +154,9 @@ func SubmitRequest(ctx context.Context, pool *pgxpool.Pool, p Principal, in Requ
 	if err := requireAgency(p); err != nil {
 		return Request{}, err
 	}
+	if in.Application == "" {
+		in.Application = p.Application // the key's own application
+	}
 	cats, _, auto, fields, err := entryFields(ctx, pool, in.Entry)
 	if err != nil {
 		return Request{}, err
@@ -183,6 +186,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8::text IS NULL THEN NULL ELS
 func SubmitAgreement(ctx context.Context, pool *pgxpool.Pool, p Principal, in AgreementInput) (Agreement, error) {
 	if err := requireAgency(p); err != nil {
 		return Agreement{}, err
+	}
+	if in.Application == "" {
+		in.Application = p.Application // the key's own application
 	}
 	cats, _, _, fields, err := entryFields(ctx, pool, in.Entry)
 	if err != nil {
@@ -308,7 +314,16 @@ func decide(ctx context.Context, pool *pgxpool.Pool, table string, p Principal, 
 			return errors.New("a refusal needs a reason, which the requesting agency sees")
 		}
 	}
-	return setStatus(ctx, pool, table, id, next, reason, p)
+	if table == "agreements" && approve {
+		var ended bool
+		if err := pool.QueryRow(ctx, `SELECT ends_on < current_date FROM agreements WHERE id = $1`, id).Scan(&ended); err != nil {
+			return err
+		}
+		if ended {
+			return errors.New("the agreement's last day has passed: refuse it and ask for a new one")
+		}
+	}
+	return setStatus(ctx, pool, table, id, Submitted, next, reason, p)
 }
 
 func revoke(ctx context.Context, pool *pgxpool.Pool, table string, p Principal, id int64, reason string) error {
@@ -325,12 +340,28 @@ func revoke(ctx context.Context, pool *pgxpool.Pool, table string, p Principal, 
 	if strings.TrimSpace(reason) == "" {
 		return errors.New("say why it ends (reason)")
 	}
-	return setStatus(ctx, pool, table, id, Revoked, reason, p)
+	return setStatus(ctx, pool, table, id, status, Revoked, reason, p)
 }
 
-func setStatus(ctx context.Context, pool *pgxpool.Pool, table string, id int64, status, reason string, p Principal) error {
-	_, err := pool.Exec(ctx, `UPDATE `+pgx.Identifier{table}.Sanitize()+`
-SET status = $2, reason = $3, decided_at = now(), decided_by = $4 WHERE id = $1`, id, status, reason, p.String())
+// decider names who decided: "agency:so-xay-dung", "admin" or "admin:" and the credential.
+func decider(p Principal) string {
+	if p.Kind == Admin && p.Agency == "" {
+		if p.Credential != "" {
+			return Admin + ":" + p.Credential
+		}
+		return Admin
+	}
+	return p.String()
+}
+
+// setStatus moves a request or agreement from status from to status to; if another decision
+// came first, it says so instead of overwriting it.
+func setStatus(ctx context.Context, pool *pgxpool.Pool, table string, id int64, from, to, reason string, p Principal) error {
+	tag, err := pool.Exec(ctx, `UPDATE `+pgx.Identifier{table}.Sanitize()+`
+SET status = $2, reason = $3, decided_at = now(), decided_by = $4 WHERE id = $1 AND status = $5`, id, to, reason, decider(p), from)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fmt.Errorf("it was decided meanwhile (it is no longer %s); list it again", from)
+	}
 	return err
 }
 
@@ -391,10 +422,24 @@ type Grant struct {
 	Source   string              `json:"source"` // "request 12", "agreement 5": what a 403 cites
 }
 
+// GrantSet is what one application may read beyond open data.
+type GrantSet []Grant
+
+// For returns the grants that cover an entry (a request, an agreement, or both).
+func (g GrantSet) For(entry string) []Grant {
+	var out []Grant
+	for _, x := range g {
+		if x.Entry == entry {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // Grants lists what an agency's application may read at t: its approved requests and its
 // active agreements. Enforcement reads this (cached per process, forgotten on NOTIFY).
-func Grants(ctx context.Context, pool *pgxpool.Pool, agency, application string, t time.Time) ([]Grant, error) {
-	var out []Grant
+func Grants(ctx context.Context, pool *pgxpool.Pool, agency, application string, t time.Time) (GrantSet, error) {
+	var out GrantSet
 	reqs, err := ListRequests(ctx, pool, Filter{Agency: agency, Status: Approved})
 	if err != nil {
 		return nil, err

@@ -105,6 +105,20 @@ func TestRequestsAndAgreements(t *testing.T) {
 		t.Errorf("after withdrawal: %s, grants %+v", r.Status, g)
 	}
 
+	// A refusal keeps its reason and who gave it; the application may then ask again.
+	r, err = access.SubmitRequest(ctx, pool, a, in)
+	must(err)
+	r, err = access.DecideRequest(ctx, pool, admin, r.ID, false, "Chưa nêu căn cứ pháp lý")
+	must(err)
+	if r.Status != access.Refused || r.Reason != "Chưa nêu căn cứ pháp lý" || r.DecidedBy != "admin" {
+		t.Errorf("refused request: %+v", r)
+	}
+	_, err = access.RevokeRequest(ctx, pool, ownerFirms, r.ID, "x")
+	refused(err, "refused already")
+	if mine, _ := access.ListRequests(ctx, pool, access.Filter{Agency: "ubnd-xa-a", Status: access.Refused}); len(mine) != 1 || mine[0].ID != r.ID {
+		t.Errorf("the agency's refused requests: %+v", mine)
+	}
+
 	// An owner who auto-approves connects at once.
 	_, err = pool.Exec(ctx, `UPDATE catalog_entries SET auto_approve = true WHERE id = 'dang-ky-doanh-nghiep'`)
 	must(err)
@@ -153,11 +167,26 @@ func TestRequestsAndAgreements(t *testing.T) {
 	if len(g) != 2 || spec == nil || !spec.Unmask || strings.Join(spec.Rows["commune_code"], ",") != "10537,10540" {
 		t.Errorf("grants with the agreement: %+v", g)
 	}
+	if len(g.For("dat-dai")) != 1 || len(g.For("dang-ky-doanh-nghiep")) != 1 || len(g.For("quy-hoach")) != 0 {
+		t.Errorf("grants by entry: %+v", g)
+	}
 	if later, _ := access.Grants(ctx, pool, "ubnd-xa-a", "mot-cua-a", ends.AddDate(0, 0, 2)); len(later) != 1 {
 		t.Errorf("grants after the agreement ends: %+v", later)
 	}
 	if other, _ := access.Grants(ctx, pool, "ubnd-xa-a", "another-app", time.Now()); len(other) != 0 {
 		t.Errorf("grants of another application: %+v", other)
+	}
+	// An agreement whose last day passed before the owner looked at it cannot be approved.
+	late, err := access.SubmitAgreement(ctx, pool, a, ag)
+	must(err)
+	_, err = pool.Exec(ctx, `UPDATE agreements SET starts_on = current_date - 30, ends_on = current_date - 1 WHERE id = $1`, late.ID)
+	must(err)
+	_, err = access.DecideAgreement(ctx, pool, ownerPlots, late.ID, true, "")
+	refused(err, "last day has passed")
+	late, err = access.DecideAgreement(ctx, pool, ownerPlots, late.ID, false, "Quá hạn")
+	must(err)
+	if late.Status != access.Refused || late.State(time.Now()) != access.Refused {
+		t.Errorf("late agreement: %+v", late)
 	}
 	agr, err = access.RevokeAgreement(ctx, pool, admin, agr.ID, "Hết nhu cầu")
 	must(err)

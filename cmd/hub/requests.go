@@ -17,8 +17,8 @@ const requestsUsage = `hub requests list [--agency A] [--owner O] [--entry E] [-
 hub requests submit --agency A --application P --entry E --purpose TEXT [--fields a,b] [--frequency F]
 hub requests agree  --agency A --application P --entry E --purpose TEXT --ends YYYY-MM-DD --retention TEXT
                     [--starts YYYY-MM-DD] [--fields a,b] [--unmask] [--rows field=v1,v2]
-hub requests approve|refuse|revoke ID [--reason TEXT]                    a request
-hub requests approve-agreement|refuse-agreement|revoke-agreement ID [--reason TEXT]
+hub requests approve ID | refuse ID --reason TEXT | revoke ID --reason TEXT       a request
+hub requests approve-agreement ID | refuse-agreement ID --reason TEXT | revoke-agreement ID --reason TEXT
 hub requests grants --agency A --application P                           what the application may read now
 
 The command line acts for the operator: it files on behalf of --agency and decides as the
@@ -51,6 +51,19 @@ func requestsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	defer pool.Close()
 	operator := access.Principal{Kind: access.Admin, Credential: "command line"}
 	asAgency := access.Principal{Kind: access.Agency, Agency: *agency, Application: *app}
+	// "refuse 12 --reason …": flags may follow the ID, where the flag package stops.
+	if fs.NArg() > 1 {
+		first := fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 0 {
+			return fmt.Errorf("hub requests %s: one ID, then flags (%q is extra; quote a reason with spaces)", verb, fs.Arg(0))
+		}
+		if err := fs.Parse([]string{first}); err != nil {
+			return err
+		}
+	}
 	id := func() (int64, error) {
 		n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
 		if fs.NArg() != 1 || err != nil {
