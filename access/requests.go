@@ -149,22 +149,33 @@ func requireAgency(p Principal) error {
 	return nil
 }
 
+// filing checks what every filing shares: an agency files, for its key's application unless
+// it names one, for an entry shared in category, asking for fields the entry has (personal
+// ones only when personalAllowed). It returns the entry's fields and whether it auto-approves.
+func filing(ctx context.Context, pool *pgxpool.Pool, p Principal, app *string, entry, category string, asked []string, personalAllowed bool) (map[string]bool, bool, error) {
+	if err := requireAgency(p); err != nil {
+		return nil, false, err
+	}
+	if *app == "" {
+		*app = p.Application // the key's own application
+	}
+	cats, _, auto, fields, err := entryFields(ctx, pool, entry)
+	if err != nil {
+		return nil, false, err
+	}
+	if !slices.Contains(cats, category) {
+		if category == "default" {
+			return nil, false, fmt.Errorf("entry %s is shared as %s, not by default: its data needs an agreement", entry, strings.Join(cats, ", "))
+		}
+		return nil, false, fmt.Errorf("entry %s is shared as %s: an agreement is for specific sharing", entry, strings.Join(cats, ", "))
+	}
+	return fields, auto, checkFields(entry, asked, fields, personalAllowed)
+}
+
 // SubmitRequest files p's request. An entry whose owner auto-approves connects at once.
 func SubmitRequest(ctx context.Context, pool *pgxpool.Pool, p Principal, in RequestInput) (Request, error) {
-	if err := requireAgency(p); err != nil {
-		return Request{}, err
-	}
-	if in.Application == "" {
-		in.Application = p.Application // the key's own application
-	}
-	cats, _, auto, fields, err := entryFields(ctx, pool, in.Entry)
+	_, auto, err := filing(ctx, pool, p, &in.Application, in.Entry, "default", in.Fields, false)
 	if err != nil {
-		return Request{}, err
-	}
-	if !slices.Contains(cats, "default") {
-		return Request{}, fmt.Errorf("entry %s is shared as %s, not by default: its data needs an agreement", in.Entry, strings.Join(cats, ", "))
-	}
-	if err := checkFields(in.Entry, in.Fields, fields, false); err != nil {
 		return Request{}, err
 	}
 	status, decidedBy := Submitted, any(nil)
@@ -184,20 +195,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8::text IS NULL THEN NULL ELS
 
 // SubmitAgreement files p's proposal of an agreement for an entry's specific data.
 func SubmitAgreement(ctx context.Context, pool *pgxpool.Pool, p Principal, in AgreementInput) (Agreement, error) {
-	if err := requireAgency(p); err != nil {
-		return Agreement{}, err
-	}
-	if in.Application == "" {
-		in.Application = p.Application // the key's own application
-	}
-	cats, _, _, fields, err := entryFields(ctx, pool, in.Entry)
+	fields, _, err := filing(ctx, pool, p, &in.Application, in.Entry, "specific", in.Fields, true)
 	if err != nil {
-		return Agreement{}, err
-	}
-	if !slices.Contains(cats, "specific") {
-		return Agreement{}, fmt.Errorf("entry %s is shared as %s: an agreement is for specific sharing", in.Entry, strings.Join(cats, ", "))
-	}
-	if err := checkFields(in.Entry, in.Fields, fields, true); err != nil {
 		return Agreement{}, err
 	}
 	for f, vals := range in.Rows {

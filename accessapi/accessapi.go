@@ -64,33 +64,24 @@ func (s *Service) HandleList() http.Handler {
 			return
 		}
 		base := access.Filter{Entry: q.Get("entry"), Status: q.Get("status")}
-		var filters []access.Filter
-		if p.Kind == access.Admin {
-			filters = []access.Filter{base}
-		} else {
-			own, queue := base, base
-			own.Agency, queue.Owner = p.Agency, p.Agency
-			filters = []access.Filter{own, queue}
+		views := map[string]access.Filter{"all": base}
+		if p.Kind != access.Admin {
+			mine, toDecide := base, base
+			mine.Agency, toDecide.Owner = p.Agency, p.Agency
+			views = map[string]access.Filter{"mine": mine, "toDecide": toDecide}
 		}
 		out := map[string]any{}
-		for i, f := range filters {
+		for name, f := range views {
 			reqs, err := access.ListRequests(r.Context(), s.pool, f)
+			if err == nil {
+				var ags []access.Agreement
+				ags, err = access.ListAgreements(r.Context(), s.pool, f)
+				out[name] = map[string]any{"requests": reqs, "agreements": ags}
+			}
 			if err != nil {
 				api.WriteError(w, r, err)
 				return
 			}
-			ags, err := access.ListAgreements(r.Context(), s.pool, f)
-			if err != nil {
-				api.WriteError(w, r, err)
-				return
-			}
-			key := "mine"
-			if i == 1 {
-				key = "toDecide"
-			} else if p.Kind == access.Admin {
-				key = "all"
-			}
-			out[key] = map[string]any{"requests": reqs, "agreements": ags}
 		}
 		api.WriteJSON(w, http.StatusOK, out)
 	})

@@ -95,7 +95,6 @@ type Aggregate struct {
 	Op      string `json:"op"`
 	Field   string `json:"field,omitempty"`
 	OrderBy string `json:"orderBy,omitempty"`
-	Type    string `json:"type,omitempty"` // the result's field type; count is integer
 	Title   string `json:"title,omitempty"`
 	TitleEn string `json:"titleEn,omitempty"`
 }

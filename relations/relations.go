@@ -8,7 +8,6 @@ package relations
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -153,18 +152,6 @@ func indexName(table, field string) string {
 		name = fmt.Sprintf("%s_%08x_idx", name[:50], uint32(sum))
 	}
 	return name
-}
-
-// DeleteLink removes a link.
-func DeleteLink(ctx context.Context, tx pgx.Tx, id string) error {
-	tag, err := tx.Exec(ctx, `DELETE FROM collection_links WHERE id = $1`, id)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = errors.New("no such link")
-	}
-	if err != nil {
-		return fmt.Errorf("delete link %s: %w", id, err)
-	}
-	return nil
 }
 
 // marshalAggregates is the aggregates column's JSON.

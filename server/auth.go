@@ -33,12 +33,15 @@ func authenticate(cfg Config, authn *access.Authenticator, next http.Handler) ht
 			}
 			cred = strings.TrimSpace(v)
 		}
-		if q := r.URL.Query(); q.Has("key") {
-			if cred == "" {
-				cred = q.Get("key")
+		// Parsing the query costs on every tile; only one that may hold a key is parsed.
+		if strings.Contains(r.URL.RawQuery, "key=") {
+			if q := r.URL.Query(); q.Has("key") {
+				if cred == "" {
+					cred = q.Get("key")
+				}
+				q.Del("key")
+				r.URL.RawQuery = q.Encode()
 			}
-			q.Del("key")
-			r.URL.RawQuery = q.Encode()
 		}
 		p := access.AnonymousPrincipal
 		switch {

@@ -199,14 +199,7 @@ func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.
 		if n > 0 {
 			bw.WriteByte(',')
 		}
-		if links := iq.linksJSON(raw[3]); links != nil {
-			bw.Write(raw[0][:len(raw[0])-1]) // the Feature without its closing brace
-			bw.WriteString(`,"links":`)
-			bw.Write(links)
-			bw.WriteByte('}')
-		} else {
-			bw.Write(raw[0])
-		}
+		writeWithLinks(bw, raw[0], iq.linksJSON(raw[3]))
 		if n == 0 {
 			first = append(first[:0], raw[1]...)
 		}
@@ -378,7 +371,11 @@ func (s *Service) HandleItem() http.Handler {
 			w.Header().Set("Content-Crs", "<"+iq.crs.URI+">")
 		}
 		w.Header().Set("ETag", `"`+s.versionTag(l)+"-"+url.PathEscape(idText)+`"`)
-		w.Write(append(withLinks([]byte(feature), append(links, related...)), '\n'))
+		all, _ := json.Marshal(append(links, related...))
+		bw := bufio.NewWriter(w)
+		writeWithLinks(bw, []byte(feature), all)
+		bw.WriteByte('\n')
+		bw.Flush()
 	})
 }
 

@@ -1,6 +1,7 @@
 package spatial
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -214,12 +215,15 @@ func (q *itemsQuery) linksJSON(data []byte) []byte {
 	return b
 }
 
-// withLinks adds links to a Feature's JSON, which ends with its closing brace.
-func withLinks(feature []byte, links any) []byte {
-	b, _ := json.Marshal(links)
-	out := make([]byte, 0, len(feature)+len(b)+12)
-	out = append(out, feature[:len(feature)-1]...)
-	out = append(out, `,"links":`...)
-	out = append(out, b...)
-	return append(out, '}')
+// writeWithLinks writes a Feature's JSON with links (encoded JSON, nil for none) added before
+// its closing brace.
+func writeWithLinks(w *bufio.Writer, feature, links []byte) {
+	if links == nil {
+		w.Write(feature)
+		return
+	}
+	w.Write(feature[:len(feature)-1])
+	w.WriteString(`,"links":`)
+	w.Write(links)
+	w.WriteByte('}')
 }

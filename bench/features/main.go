@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/haiduong/hub/bench/internal/measure"
-	"github.com/haiduong/hub/database"
-	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -32,18 +30,7 @@ func main() {
 	limit := flag.Int("limit", 1000, "features per page")
 	flag.Parse()
 	ctx := context.Background()
-	pool, err := database.Open(ctx, database.URLFromEnv())
-	if err != nil {
-		log.Fatal(err)
-	}
-	reg, err := layers.Load(ctx, pool)
-	if err != nil {
-		log.Fatal(err)
-	}
-	l, ok := reg.Get(*coll)
-	if !ok {
-		log.Fatalf("no collection %s", *coll)
-	}
+	pool, reg, l := measure.Collection(ctx, *coll)
 	var maxFID int64
 	if err := pool.QueryRow(ctx, "SELECT max(fid) FROM "+l.QualifiedTable()).Scan(&maxFID); err != nil {
 		log.Fatal(err)

@@ -21,8 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/haiduong/hub/bench/internal/measure"
-	"github.com/haiduong/hub/database"
-	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -34,17 +32,9 @@ func main() {
 	filter := flag.String("filter", "", "CQL2 filter of the pages (default: one commune_code value of the table)")
 	flag.Parse()
 	ctx := context.Background()
-	pool, err := database.Open(ctx, database.URLFromEnv())
-	if err != nil {
-		log.Fatal(err)
-	}
-	reg, err := layers.Load(ctx, pool)
-	if err != nil {
-		log.Fatal(err)
-	}
-	l, ok := reg.Get(*coll)
-	if !ok || l.KeyField == "" {
-		log.Fatalf("%s is not a record collection with a key in this database", *coll)
+	pool, reg, l := measure.Collection(ctx, *coll)
+	if l.KeyField == "" {
+		log.Fatalf("%s is not a record collection with a key", *coll)
 	}
 	// Keys picked at random from the whole table, the same for both sides.
 	var keys []string

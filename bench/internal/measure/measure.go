@@ -4,12 +4,19 @@
 package measure
 
 import (
+	"context"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/layers"
 )
 
 // Report runs run from conc clients for dur and prints a line named name: requests/s, items/s
@@ -67,3 +74,21 @@ func Header() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Collection opens the database of HUB_DATABASE_URL and finds collection id in its registry:
+// what every benchmark that compares the hub with direct SQL starts from. It exits on failure.
+func Collection(ctx context.Context, id string) (*pgxpool.Pool, *layers.Registry, *layers.Layer) {
+	pool, err := database.Open(ctx, database.URLFromEnv())
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg, err := layers.Load(ctx, pool)
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, ok := reg.Get(id)
+	if !ok {
+		log.Fatalf("no collection %s in this database", id)
+	}
+	return pool, reg, l
+}
