@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/haiduong/hub/access"
 	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/audit"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/tiles"
@@ -33,12 +35,23 @@ type Config struct {
 	// Auth turns credentials into principals (its cache kept by the caller's Listen);
 	// otherwise one without identity-provider tokens is made.
 	Auth *access.Authenticator
+	// Audit is the access log every non-open access and administrative action is written to
+	// (started by the caller, closed after the server stops); otherwise New starts one that
+	// lives as long as the process.
+	Audit *audit.Log
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).
 func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
 	metricsReg := prometheus.NewRegistry()
 	m := newMetrics(metricsReg, pool)
+	if cfg.Audit == nil {
+		cfg.Audit = audit.New(pool, audit.Options{})
+		if err := cfg.Audit.Start(context.Background()); err != nil {
+			// Every non-open answer will then be a 503: no data is served unlogged.
+			slog.Error("audit log not started", "err", err)
+		}
+	}
 	mux := http.NewServeMux()
 	routes(mux, pool, cfg, metricsReg, catalog.NewStore(pool), reg)
 	authn := cfg.Auth

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/haiduong/hub/access"
+	"github.com/haiduong/hub/audit"
 	"github.com/haiduong/hub/auth/oidc"
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
@@ -209,6 +210,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg.Auth = access.NewAuthenticator(pool, tokens)
 	go cfg.Auth.Listen(ctx) // a revoked key stops working in every process at once
+	cfg.Audit = audit.New(pool, audit.Options{})
+	if err := cfg.Audit.Start(ctx); err != nil {
+		return err
+	}
+	defer cfg.Audit.Close() // after Shutdown: the last requests' records are written
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           server.New(pool, reg, cfg),
