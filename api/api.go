@@ -21,6 +21,9 @@ type Exception struct {
 	Description string `json:"description"`
 	// Parameter names the query parameter at fault, when there is one.
 	Parameter string `json:"parameter,omitempty"`
+	// Access says, on a 401 or 403 for data, what would grant access: the entry, its
+	// categories, the caller's requests and agreements for it and where to file one.
+	Access any `json:"access,omitempty"`
 }
 
 // Error is an error that knows its HTTP status and how to describe itself to the caller.

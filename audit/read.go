@@ -112,9 +112,13 @@ func Verify(ctx context.Context, pool *pgxpool.Pool) (Result, error) {
 // Filter selects records for Query. Empty fields do not filter.
 type Filter struct {
 	Entry, Collection, Principal string
-	From, To                     time.Time // at in [From, To)
-	Limit                        int       // default 100, at most 1,000
-	AfterSeq                     int64     // keyset paging: records after this seq
+	// Entries, when not nil, keeps only the records of these catalogue entries (an owner's
+	// view); an empty but non-nil list keeps none, so that an agency owning no entry sees
+	// nothing rather than everything.
+	Entries  []string
+	From, To time.Time // at in [From, To)
+	Limit    int       // default 100, at most 1,000
+	AfterSeq int64     // keyset paging: records after this seq
 }
 
 // Query returns the records that match f in seq order, at most f.Limit of them; pass the last
@@ -129,6 +133,9 @@ func Query(ctx context.Context, pool *pgxpool.Pool, f Filter) ([]Record, error) 
 	add("seq > $", f.AfterSeq)
 	if f.Entry != "" {
 		add("entry_id = $", f.Entry)
+	}
+	if f.Entries != nil {
+		add("entry_id = ANY($)", f.Entries)
 	}
 	if f.Collection != "" {
 		add("collection = $", f.Collection)

@@ -177,6 +177,9 @@ FROM layer_fields ORDER BY layer_id, position`)
 		if f.Category == "" {
 			f.Category = l.Categories[0]
 		}
+		if f.Personal && f.Category == "open" {
+			f.Category = "specific" // personal data is never open, whatever the layer says
+		}
 		l.Fields = append(l.Fields, f)
 	}
 	if err := rows.Err(); err != nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // Save writes a layer's definition and its fields inside tx (an import's transaction). Fields
-// not listed are removed from the definition. The data version is left to Bump.
+// not listed are removed from the definition. The data version is left to Bump. An empty
+// category keeps the layer's own: re-importing data never changes who may read it.
 func Save(ctx context.Context, tx pgx.Tx, l *Layer, category string) error {
 	var entry, temporal, cat, web, key, geomCol, geomType, srid any
 	if !l.IsRecord() {
@@ -42,7 +43,7 @@ ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, title_en = EXCLUDED.title_en, description = EXCLUDED.description,
     entry_id = EXCLUDED.entry_id, geometry_type = EXCLUDED.geometry_type, srid = EXCLUDED.srid,
     min_zoom = EXCLUDED.min_zoom, max_zoom = EXCLUDED.max_zoom, temporal_field = EXCLUDED.temporal_field,
-    category = EXCLUDED.category, attribution = EXCLUDED.attribution, web_column = EXCLUDED.web_column,
+    category = COALESCE(EXCLUDED.category, layers.category), attribution = EXCLUDED.attribution, web_column = EXCLUDED.web_column,
     item_type = EXCLUDED.item_type, key_field = EXCLUDED.key_field`,
 		l.ID, l.Title, l.TitleEn, l.Description, entry, l.Table, geomCol, geomType,
 		srid, l.IDColumn, l.MinZoom, l.MaxZoom, temporal, cat, l.Attribution, web, itemType, key)

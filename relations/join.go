@@ -20,6 +20,14 @@ func DefineJoin(ctx context.Context, tx pgx.Tx, def layers.Layer, j layers.Join,
 		return fmt.Errorf("joined layer %s: %w", def.ID, err)
 	}
 	l := def
+	// Aggregates of records are the records' data: the joined layer belongs to their entry
+	// and, unless told otherwise, shares as they do.
+	if l.EntryID == "" {
+		l.EntryID = recs.EntryID
+	}
+	if category == "" && len(recs.Categories) == 1 {
+		category = recs.Categories[0]
+	}
 	l.ItemType = layers.Feature
 	l.Table = strings.ReplaceAll(def.ID, "-", "_")
 	l.GeomColumn, l.WebColumn, l.IDColumn = "geom", "geom_web", "fid"
@@ -119,7 +127,15 @@ func joinFields(base, recs *layers.Layer, j layers.Join) ([]layers.Field, error)
 		if err != nil {
 			return nil, err
 		}
-		fields = append(fields, layers.Field{Name: a.Name, Type: typ, Title: a.Title, TitleEn: a.TitleEn})
+		// An aggregate of a field is shared as the field is; of personal data, not at all.
+		var category string
+		if f, ok := recs.Field(a.Field); ok {
+			if f.Personal {
+				return nil, fmt.Errorf("aggregate %s reads %s.%s, which is personal data", a.Name, recs.ID, f.Name)
+			}
+			category = f.Category
+		}
+		fields = append(fields, layers.Field{Name: a.Name, Type: typ, Title: a.Title, TitleEn: a.TitleEn, Category: category})
 	}
 	return fields, nil
 }

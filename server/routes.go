@@ -11,6 +11,7 @@ import (
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/spatial"
 	"github.com/haiduong/hub/styles"
 	"github.com/haiduong/hub/styles/glyphs"
@@ -31,11 +32,14 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("PATCH /catalog/{id}", requireAdmin(catalog.HandlePatch(cat)))
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
-	features := spatial.NewService(reg, pool)
+	// Every data path goes through one gate: the access policy, then the audit log.
+	gate := policy.NewGate(cfg.Policy, cfg.Audit)
+	features := spatial.NewService(reg, pool).Guard(gate)
 	tileService := cfg.Tiles
 	if tileService == nil {
 		tileService = tiles.NewService(reg, pool, cfg.TileCacheBytes, nil)
 	}
+	tileService.Guard(gate)
 	registerTileMetrics(metrics, tileService)
 	mux.Handle("GET /conformance", spatial.HandleConformance(tiles.Conformance...))
 	mux.Handle("GET /api", features.HandleAPI(nil))
@@ -45,6 +49,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
 	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
 	mux.Handle("GET /collections/{id}/schema", features.HandleSchema())
+	mux.Handle("PATCH /collections/{id}/policy", requireAdmin(handleSetPolicy(pool)))
 
 	mux.Handle("GET /collections/{id}/tiles", tileService.HandleCollectionTilesets())
 	mux.Handle("GET /collections/{id}/tiles/{tms}", tileService.HandleCollectionTileset())
@@ -55,18 +60,27 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /tileMatrixSets", tiles.HandleTileMatrixSets())
 	mux.Handle("GET /tileMatrixSets/{tms}", tiles.HandleTileMatrixSet())
 
-	styleService := styles.NewService(reg)
+	styleService := styles.NewService(reg).Guard(gate)
 	mux.Handle("GET /styles", styleService.HandleList())
 	mux.Handle("GET /styles/{id}", styleService.HandleStyle())
 	mux.Handle("GET /styles/glyphs/{fontstack}/{range}", glyphs.Handler())
 	mux.Handle("GET /map", web.HandleMap())
+	mux.Handle("GET /portal/access", web.HandleAccess())
 
-	requests := accessapi.New(pool)
-	mux.Handle("GET /access/requests", requests.HandleList())
-	mux.Handle("POST /access/requests", requests.HandleSubmitRequest())
-	mux.Handle("POST /access/agreements", requests.HandleSubmitAgreement())
-	mux.Handle("POST /access/{kind}/{id}/{action}", requests.HandleAction())
-	mux.Handle("GET /access/grants", requests.HandleGrants())
+	accessAPI := accessapi.New(pool, cfg.Audit)
+	mux.Handle("GET /access/requests", accessAPI.HandleList())
+	mux.Handle("POST /access/requests", accessAPI.HandleSubmitRequest())
+	mux.Handle("POST /access/agreements", accessAPI.HandleSubmitAgreement())
+	mux.Handle("POST /access/{kind}/{id}/{action}", accessAPI.HandleAction())
+	mux.Handle("GET /access/grants", accessAPI.HandleGrants())
+	mux.Handle("GET /admin/agencies", requireAdmin(accessAPI.HandleAgencies()))
+	mux.Handle("POST /admin/agencies", requireAdmin(accessAPI.HandleAddAgency()))
+	mux.Handle("POST /admin/agencies/{id}/applications", requireAdmin(accessAPI.HandleAddApplication()))
+	mux.Handle("GET /admin/keys", requireAdmin(accessAPI.HandleKeys()))
+	mux.Handle("POST /admin/keys", requireAdmin(accessAPI.HandleCreateKey()))
+	mux.Handle("DELETE /admin/keys/{id}", requireAdmin(accessAPI.HandleRevokeKey()))
+	mux.Handle("POST /admin/keys/{id}/revoke", requireAdmin(accessAPI.HandleRevokeKey()))
+	mux.Handle("GET /audit", accessAPI.HandleAudit())
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))

@@ -17,6 +17,7 @@ import (
 	"github.com/haiduong/hub/audit"
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/tiles"
 )
 
@@ -39,6 +40,15 @@ type Config struct {
 	// (started by the caller, closed after the server stops); otherwise New starts one that
 	// lives as long as the process.
 	Audit *audit.Log
+	// RateLimit bounds each credential's (and each anonymous address's) request rate; zero
+	// rates are unlimited.
+	RateLimit RateLimit
+	// CORSOrigins are the origins whose pages may call the hub from a browser ("*": any);
+	// empty: none (same origin only).
+	CORSOrigins []string
+	// Policy decides what each principal reads (its grants cache kept by the caller's
+	// Listen); otherwise New makes one that listens as long as the process lives.
+	Policy *policy.Decider
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).
@@ -52,6 +62,10 @@ func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
 			slog.Error("audit log not started", "err", err)
 		}
 	}
+	if cfg.Policy == nil {
+		cfg.Policy = policy.NewDecider(pool)
+		go cfg.Policy.Listen(context.Background())
+	}
 	mux := http.NewServeMux()
 	routes(mux, pool, cfg, metricsReg, catalog.NewStore(pool), reg)
 	authn := cfg.Auth
@@ -60,7 +74,9 @@ func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
 	}
 	var h http.Handler = mux
 	h = m.instrument(h)
+	h = rateLimit(cfg.RateLimit, metricsReg, h)
 	h = authenticate(cfg, authn, h)
+	h = cors(cfg.CORSOrigins, h)
 	h = logRequests(h)
 	h = recoverPanics(h)
 	h = requestID(h)

@@ -254,7 +254,14 @@ func (s *Service) HandleQueryables() http.Handler {
 		if !l.IsRecord() {
 			props[geometryQueryable] = queryableSchema{Title: "Hình học — geometry", Format: geometryFormat(l.GeomType), Role: "primary-geometry"}
 		}
-		for _, f := range l.OpenFields() {
+		// What the caller may filter on: the fields it reads (the open ones when it reads none).
+		fields := l.OpenFields()
+		if pol, err := s.gate.Policy(r); err == nil {
+			if v := pol.View(l); v.Readable() {
+				fields = v.Fields()
+			}
+		}
+		for _, f := range fields {
 			props[f.Name] = queryable(f)
 		}
 		doc := map[string]any{

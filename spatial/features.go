@@ -2,6 +2,7 @@ package spatial
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/web"
 )
 
@@ -26,11 +28,19 @@ import (
 type Service struct {
 	reg  *layers.Registry
 	pool *pgxpool.Pool
+	gate *policy.Gate // nil: open data only
 }
 
-// NewService returns the features service.
+// NewService returns the features service; without Guard it serves open data only.
 func NewService(reg *layers.Registry, pool *pgxpool.Pool) *Service {
 	return &Service{reg: reg, pool: pool}
+}
+
+// Guard makes the service serve each caller what the access policy lets it read, logging
+// every access to non-open data.
+func (s *Service) Guard(g *policy.Gate) *Service {
+	s.gate = g
+	return s
 }
 
 // exactCountLimit: a filtered count over a larger layer would make every page slow, so
@@ -45,6 +55,21 @@ func (s *Service) layer(id string) (*layers.Layer, error) {
 	return l, nil
 }
 
+// view finds the collection of the request's path and how its caller may read it: a 404 for
+// no such collection, a 401/403 when the caller may read none of it.
+func (s *Service) view(r *http.Request) (*policy.Policy, *policy.View, error) {
+	l, err := s.layer(r.PathValue("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := s.gate.Policy(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.gate.View(r.Context(), pol, l)
+	return pol, v, err
+}
+
 // itemsParams are the query parameters of /items besides queryables.
 var itemsParams = []string{"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "properties", "skipGeometry", "sortby", "cursor",
 	"filter", "filter-lang", "filter-crs"}
@@ -52,14 +77,16 @@ var itemsParams = []string{"f", "limit", "bbox", "bbox-crs", "crs", "datetime", 
 // HandleItems serves GET /collections/{id}/items.
 func (s *Service) HandleItems() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, err := s.layer(r.PathValue("id"))
+		pol, v, err := s.view(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
-		visible := l.OpenFields()
+		l := v.Layer
+		// Every field is a known parameter, so that one the caller may not read is refused
+		// as such (403, saying what would grant it) rather than as unknown.
 		allowed := append([]string(nil), itemsParams...)
-		for _, f := range visible {
+		for _, f := range l.Fields {
 			allowed = append(allowed, f.Name)
 		}
 		q, format, err := api.Request(r, itemFormats, allowed...)
@@ -67,7 +94,7 @@ func (s *Service) HandleItems() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		iq, err := s.parseItems(l, visible, q)
+		iq, err := s.parseItems(r.Context(), v, pol, q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -77,11 +104,38 @@ func (s *Service) HandleItems() http.Handler {
 		case api.HTML:
 			s.itemsHTML(w, r, l, iq)
 		case api.CSV:
-			s.streamCSV(w, r, l, iq, q)
+			s.writeCSV(w, r, l, iq, q)
 		default:
-			s.streamItems(w, r, l, iq, q)
+			s.writeItems(w, r, l, iq, q)
 		}
 	})
+}
+
+// hidden returns the first field the request names (as a queryable, in properties or sortby,
+// as the time of datetime) that exists but the view does not show.
+func hidden(v *policy.View, q url.Values) string {
+	var names []string
+	for _, f := range v.Layer.Fields {
+		if q.Has(f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	for _, p := range []string{"properties", "sortby"} {
+		for _, n := range strings.Split(q.Get(p), ",") {
+			names = append(names, strings.TrimLeft(strings.TrimSpace(n), "+-"))
+		}
+	}
+	if q.Get("datetime") != "" && v.Layer.Temporal != "" {
+		names = append(names, v.Layer.Temporal)
+	}
+	for _, n := range names {
+		if _, exists := v.Layer.Field(n); exists {
+			if _, shown := v.Column(n); !shown {
+				return n
+			}
+		}
+	}
+	return ""
 }
 
 // itemFormats are the encodings of items: GeoJSON, HTML and CSV.
@@ -89,8 +143,12 @@ var itemFormats = []api.Format{api.JSON, api.HTML, api.CSV}
 
 var msgNoGeometry = api.Msg("%s: %s là tập bản ghi, không có hình học", "%s: %s is a record collection, without geometry")
 
-func (s *Service) parseItems(l *layers.Layer, visible []layers.Field, q url.Values) (*itemsQuery, error) {
-	iq := &itemsQuery{layer: l, crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}}
+func (s *Service) parseItems(ctx context.Context, v *policy.View, pol *policy.Policy, q url.Values) (*itemsQuery, error) {
+	if name := hidden(v, q); name != "" {
+		return nil, s.gate.DenyField(ctx, v, name)
+	}
+	l, visible := v.Layer, v.Fields()
+	iq := &itemsQuery{layer: l, view: v, policy: pol, crs: CRS{URI: CRS84URI, SRID: 4326, Degrees: true}}
 	if s.reg != nil {
 		iq.lookup = s.reg.Get
 	}
@@ -151,92 +209,48 @@ func (s *Service) parseItems(l *layers.Layer, visible []layers.Field, q url.Valu
 	return iq, nil
 }
 
-// streamItems writes the FeatureCollection as PostGIS produces it, row by row: Go never holds
-// the page, whatever the limit.
-func (s *Service) streamItems(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
+// writeItems answers with the page as a FeatureCollection: PostGIS builds each Feature, Go
+// only joins them.
+func (s *Service) writeItems(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
 	ctx := r.Context()
-	sql, args := iq.sql()
-	rows, err := s.pool.Query(ctx, sql, args...)
+	p, err := s.readPage(ctx, iq)
 	if err != nil {
-		api.WriteError(w, r, queryError(err))
+		api.WriteError(w, r, err)
 		return
 	}
-	defer rows.Close()
-
-	h := w.Header()
-	h.Set("Content-Type", "application/geo+json")
-	if !l.IsRecord() {
-		h.Set("Content-Crs", "<"+iq.crs.URI+">")
-	}
-	bw := bufio.NewWriterSize(w, 128<<10)
-	started := false
-	start := func() {
-		if !started {
-			started = true
-			bw.WriteString(`{"type":"FeatureCollection","features":[`)
-		}
-	}
-	var n int
-	var first, last []byte
-	more := false
-	for rows.Next() {
-		raw := rows.RawValues()
-		total := int64(0)
-		if len(raw[2]) > 0 {
-			total, _ = strconv.ParseInt(string(raw[2]), 10, 64)
-		}
-		back := iq.cursor != nil && iq.cursor.Back
-		if back && n == 0 && total > int64(iq.limit) && first == nil && !more {
-			// Going back, the first row is the extra one: there is a page before it.
-			more = true
-			continue
-		}
-		if !back && n == iq.limit {
-			more = true
-			break
-		}
-		start()
-		if n > 0 {
+	var buf bytes.Buffer
+	bw := bufio.NewWriterSize(&buf, 64<<10)
+	bw.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i, item := range p.items {
+		if i > 0 {
 			bw.WriteByte(',')
 		}
-		writeWithLinks(bw, raw[0], iq.linksJSON(raw[3]))
-		if n == 0 {
-			first = append(first[:0], raw[1]...)
-		}
-		last = append(last[:0], raw[1]...)
-		n++
+		writeWithLinks(bw, item, iq.linksJSON(p.links[i]))
 	}
-	if err := rows.Err(); err != nil {
-		if !started {
-			api.WriteError(w, r, queryError(err))
-			return
-		}
-		// Too late for a status: end the body so the client sees a broken document, not a short one.
-		slog.ErrorContext(ctx, "items stream failed", "collection", l.ID, "err", err)
-		panic(http.ErrAbortHandler)
-	}
-	rows.Close()
-	start()
 	bw.WriteString(`],"numberReturned":`)
-	bw.WriteString(strconv.Itoa(n))
+	bw.WriteString(strconv.Itoa(len(p.items)))
 	if matched, ok := s.numberMatched(ctx, l, iq); ok {
 		bw.WriteString(`,"numberMatched":`)
 		bw.WriteString(strconv.FormatInt(matched, 10))
 	}
 	bw.WriteString(`,"timeStamp":"` + time.Now().UTC().Format(time.RFC3339) + `","links":`)
-	links := s.itemsLinks(r, l, iq, q, n, first, last, more)
+	links := s.itemsLinks(r, l, iq, q, p)
 	b, _ := json.Marshal(links)
 	bw.Write(b)
 	bw.WriteString("}\n")
-	if err := bw.Flush(); err != nil {
-		slog.DebugContext(ctx, "client went away", "err", err)
+	bw.Flush()
+	h := w.Header()
+	h.Set("Content-Type", "application/geo+json")
+	if !l.IsRecord() {
+		h.Set("Content-Crs", "<"+iq.crs.URI+">")
 	}
+	s.send(w, r, iq.view, "items", len(p.items), buf.Bytes())
 }
 
 // numberMatched is exact: the registry's count when nothing filters, a count(*) on layers
 // small enough, and absent otherwise.
 func (s *Service) numberMatched(ctx context.Context, l *layers.Layer, iq *itemsQuery) (int64, bool) {
-	if len(iq.where) == 0 {
+	if len(iq.where) == 0 && !iq.view.Restricted() {
 		return l.Features, true
 	}
 	if l.Features > exactCountLimit {
@@ -251,7 +265,8 @@ func (s *Service) numberMatched(ctx context.Context, l *layers.Layer, iq *itemsQ
 	return n, true
 }
 
-func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values, n int, first, last []byte, more bool) []api.Link {
+func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values, p *page) []api.Link {
+	n, first, last, more := len(p.items), p.first, p.last, p.more
 	base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID) + "/items"
 	with := func(set map[string]string) string {
 		v := url.Values{}
@@ -300,24 +315,31 @@ func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q
 // by its natural key.
 func (s *Service) HandleItem() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, err := s.layer(r.PathValue("id"))
+		pol, v, err := s.view(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
+		l := v.Layer
 		q, format, err := api.Request(r, api.JSONOrHTML, "crs", "properties", "skipGeometry")
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
 		idText := r.PathValue("featureId")
-		iq, err := s.parseItems(l, l.OpenFields(), q)
+		iq, err := s.parseItems(r.Context(), v, pol, q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
 		iq.base, iq.limit = api.BaseURL(r), 1
 		if l.KeyField != "" {
+			// Matching a value the caller gives against one it may only see masked would
+			// let it test guesses: lookups need the key in clear.
+			if !v.InClear(l.KeyField) {
+				api.WriteError(w, r, policy.DenyMaskedKey(v))
+				return
+			}
 			iq.key = &idText
 		} else {
 			fid, err := strconv.ParseInt(idText, 10, 64)
@@ -356,8 +378,8 @@ func (s *Service) HandleItem() http.Handler {
 					pages[i].Href = u.String()
 				}
 			}
-			web.Render(w, r, http.StatusOK, "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
-				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": pages}})
+			s.render(w, r, v, "item", "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
+				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": pages}}, 1)
 			return
 		}
 		self := iq.base + "/collections/" + url.PathEscape(l.ID)
@@ -370,12 +392,15 @@ func (s *Service) HandleItem() http.Handler {
 		if !l.IsRecord() {
 			w.Header().Set("Content-Crs", "<"+iq.crs.URI+">")
 		}
-		w.Header().Set("ETag", `"`+s.versionTag(l)+"-"+url.PathEscape(idText)+`"`)
+		// Callers who read differently get different bytes: the view is part of the tag.
+		w.Header().Set("ETag", `"`+s.versionTag(l)+"-"+v.Fingerprint()+"-"+url.PathEscape(idText)+`"`)
 		all, _ := json.Marshal(append(links, related...))
-		bw := bufio.NewWriter(w)
+		var buf bytes.Buffer
+		bw := bufio.NewWriter(&buf)
 		writeWithLinks(bw, []byte(feature), all)
 		bw.WriteByte('\n')
 		bw.Flush()
+		s.send(w, r, v, "item", 1, buf.Bytes())
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 )
 
 // Attribute links (layers.Link) put related items into every item's "links": a record points
@@ -22,7 +23,10 @@ import (
 // JSON array, with for each outgoing link [value, target id] (null when the link does not
 // hold for the item's date) and for each backlink [value, count]. Go only turns it into hrefs.
 
-// linkData is the SQL of that array, or NULL when the collection has no links.
+// linkData is the SQL of that array, or NULL when the collection has no links. A link the
+// caller could not follow — to a collection it may not read, or through a field it sees
+// masked or not at all — is NULL, and counts and targets are computed over the rows the
+// caller may read only: a link never reveals a record the caller cannot read.
 func (q *itemsQuery) linkData() string {
 	l := q.layer
 	if q.csv || len(l.Links)+len(l.Backlinks) == 0 {
@@ -30,29 +34,57 @@ func (q *itemsQuery) linkData() string {
 	}
 	var parts []string
 	for _, k := range l.Links {
+		t, ok := q.registry(k.Target)
+		var tv *policy.View
+		if ok {
+			tv = q.policy.View(t)
+		}
+		if !ok || !q.shows(q.view, k.SourceField) || !tv.Readable() || !tv.InClear(k.TargetField) {
+			parts = append(parts, "NULL")
+			continue
+		}
 		v := col(k.SourceField)
 		cond := v + " IS NOT NULL" + q.window(k, "t")
 		target := "NULL::bigint"
-		if t, ok := q.registry(k.Target); ok && t.KeyField != k.TargetField {
+		if t.KeyField != k.TargetField {
 			// The target's feature id when exactly one item has the value; else the link
 			// becomes a query for the value.
-			target = fmt.Sprintf("(SELECT CASE WHEN count(*) = 1 THEN min(x.fid) END FROM %s x WHERE x.%s = %s)",
-				t.QualifiedTable(), pgx.Identifier{k.TargetField}.Sanitize(), v)
+			target = fmt.Sprintf("(SELECT CASE WHEN count(*) = 1 THEN min(x.fid) END FROM %s x WHERE x.%s = %s%s)",
+				t.QualifiedTable(), pgx.Identifier{k.TargetField}.Sanitize(), v, and(tv.Rows("x", q.arg)))
 		}
 		parts = append(parts, fmt.Sprintf("CASE WHEN %s THEN json_build_array(%s, %s) END", cond, v, target))
 	}
 	for _, k := range l.Backlinks {
 		src, ok := q.registry(k.Source)
-		if !ok {
+		var sv *policy.View
+		if ok {
+			sv = q.policy.View(src)
+		}
+		if !ok || !q.shows(q.view, k.TargetField) || !sv.Readable() || !sv.InClear(k.SourceField) ||
+			(k.TimeField != "" && !sv.InClear(k.TimeField)) {
 			parts = append(parts, "NULL")
 			continue
 		}
 		v := col(k.TargetField)
-		count := fmt.Sprintf("(SELECT count(*) FROM %s s WHERE s.%s = %s%s)",
-			src.QualifiedTable(), pgx.Identifier{k.SourceField}.Sanitize(), v, q.window(k, "s"))
+		count := fmt.Sprintf("(SELECT count(*) FROM %s s WHERE s.%s = %s%s%s)",
+			src.QualifiedTable(), pgx.Identifier{k.SourceField}.Sanitize(), v, q.window(k, "s"), and(sv.Rows("s", q.arg)))
 		parts = append(parts, fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN json_build_array(%s, %s) END", v, v, count))
 	}
 	return "json_build_array(" + strings.Join(parts, ", ") + ")::text"
+}
+
+// shows says whether v shows field name unmasked (on the rows where it shows it at all).
+func (q *itemsQuery) shows(v *policy.View, name string) bool {
+	c, ok := v.Column(name)
+	return ok && !c.Masked
+}
+
+// and prefixes a condition with AND, "" when there is none.
+func and(cond string) string {
+	if cond == "" {
+		return ""
+	}
+	return " AND " + cond
 }
 
 // window is the condition that the time field of alias's row falls in the link's window.

@@ -1,6 +1,7 @@
 package spatial
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -10,11 +11,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 )
 
 // itemsQuery is one request for features, turned into one SQL statement.
 type itemsQuery struct {
 	layer     *layers.Layer
+	view      *policy.View   // how the caller reads layer: every statement selects from it
+	policy    *policy.Policy // how it reads the collections links lead to
 	fields    []layers.Field // returned properties, in order
 	crs       CRS
 	noGeom    bool
@@ -194,7 +198,7 @@ func (q *itemsQuery) sql() (string, []any) {
 	keys = append(keys, "t.fid")
 	sql := fmt.Sprintf(`SELECT %s AS feature,
        json_build_array(%s)::text AS keyset, '0' AS n, %s AS links
-FROM %s t`, q.rowJSON(), strings.Join(keys, ", "), q.linkData(), q.layer.QualifiedTable())
+FROM %s`, q.rowJSON(), strings.Join(keys, ", "), q.linkData(), q.from())
 	if len(where) > 0 {
 		sql += "\nWHERE " + strings.Join(where, "\n  AND ")
 	}
@@ -207,9 +211,15 @@ FROM %s t`, q.rowJSON(), strings.Join(keys, ", "), q.linkData(), q.layer.Qualifi
 	return sql, q.args
 }
 
-// idSQL is an item's id: a record collection's natural key, else the feature id.
+// from is the collection as the caller reads it, as t.
+func (q *itemsQuery) from() string {
+	return q.view.From("t", q.arg, q.layer.GeomColumn)
+}
+
+// idSQL is an item's id: a record collection's natural key (masked when the caller sees it
+// masked), else the feature id.
 func (q *itemsQuery) idSQL() string {
-	if q.layer.KeyField != "" {
+	if _, ok := q.view.Column(q.layer.KeyField); ok {
 		return col(q.layer.KeyField)
 	}
 	return "t.fid"
@@ -251,7 +261,10 @@ func (q *itemsQuery) geometryWKT() string {
 
 // countSQL counts the features the filters select.
 func (q *itemsQuery) countSQL() (string, []any) {
-	sql := "SELECT count(*) FROM " + q.layer.QualifiedTable() + " t"
+	saved := q.args
+	q.args = slices.Clone(q.args)
+	defer func() { q.args = saved }()
+	sql := "SELECT count(*) FROM " + q.from()
 	if len(q.where) > 0 {
 		sql += " WHERE " + strings.Join(q.where, " AND ")
 	}
@@ -259,10 +272,11 @@ func (q *itemsQuery) countSQL() (string, []any) {
 }
 
 // BenchmarkQuery returns the statement and arguments the API runs for /items with the given
-// query parameters, starting after feature afterFID (0 for the first page): bench/ runs it
-// straight through pgx to measure the API against the physical limit. reg resolves links.
-func BenchmarkQuery(reg *layers.Registry, l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
-	q, err := (&Service{reg: reg}).parseItems(l, l.OpenFields(), params)
+// query parameters, starting after feature afterFID (0 for the first page), as pol reads
+// (policy.Open() for an anonymous caller): bench/ runs it straight through pgx to measure the
+// API against the physical limit. reg resolves links.
+func BenchmarkQuery(reg *layers.Registry, pol *policy.Policy, l *layers.Layer, params url.Values, afterFID int64) (string, []any, error) {
+	q, err := (&Service{reg: reg}).parseItems(context.Background(), pol.View(l), pol, params)
 	if err != nil {
 		return "", nil, err
 	}
@@ -274,8 +288,8 @@ func BenchmarkQuery(reg *layers.Registry, l *layers.Layer, params url.Values, af
 }
 
 // BenchmarkLookup returns the statement and arguments of /items/{key} on a record collection.
-func BenchmarkLookup(reg *layers.Registry, l *layers.Layer, key string) (string, []any, error) {
-	q, err := (&Service{reg: reg}).parseItems(l, l.OpenFields(), url.Values{})
+func BenchmarkLookup(reg *layers.Registry, pol *policy.Policy, l *layers.Layer, key string) (string, []any, error) {
+	q, err := (&Service{reg: reg}).parseItems(context.Background(), pol.View(l), pol, url.Values{})
 	if err != nil {
 		return "", nil, err
 	}

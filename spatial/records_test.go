@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/haiduong/hub/ingest"
+	"github.com/haiduong/hub/internal/testaccess"
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/relations"
@@ -86,7 +87,7 @@ func newRecordsHub(t *testing.T) *recordsHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test"}))
+	srv := httptest.NewServer(testaccess.As(testaccess.Connected(t, pool), server.New(pool, reg, server.Config{Version: "test"})))
 	t.Cleanup(srv.Close)
 	return &recordsHub{srv: srv, pool: pool}
 }
@@ -96,7 +97,7 @@ func importGeoJSON(t *testing.T, pool *pgxpool.Pool, id, content string, def lay
 	src := ingest.Query(pool, 4326, []string{"code", "name"}, `
 SELECT ST_AsBinary(ST_GeomFromGeoJSON(f->'geometry')), (f->'properties')::json
 FROM jsonb_array_elements($1::jsonb->'features') f`, content)
-	if _, err := ingest.Import(context.Background(), pool, src, id, ingest.Options{Collection: id, Definition: def}); err != nil {
+	if _, err := ingest.Import(context.Background(), pool, src, id, ingest.Options{Collection: id, Definition: def, Category: testaccess.OpenUnlessEntry(def)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -251,11 +252,14 @@ func TestRecordCollection(t *testing.T) {
 
 	// Bad input: a 400 that names the parameter; the server stays up.
 	for _, q := range []string{"filter=" + url.QueryEscape("weight_g >"), "bbox=106,20,107,21", "crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/3857"),
-		"filter=" + url.QueryEscape("mother_name = 'x'"), "sortby=mother_name", "f=xml"} {
+		"filter=" + url.QueryEscape("mother_name = 'x'"), "f=xml"} {
 		res := getJSON(t, base+"/collections/births/items?"+q, nil)
 		if res.StatusCode != 400 {
 			t.Errorf("%s: %d, want 400", q, res.StatusCode)
 		}
+	}
+	if res := getJSON(t, base+"/collections/births/items?sortby=mother_name", nil); res.StatusCode != 403 {
+		t.Errorf("sortby a field the caller may not read: %d, want 403", res.StatusCode)
 	}
 	if res := getJSON(t, base+"/collections/births/tiles/WebMercatorQuad/10/450/820", nil); res.StatusCode != 404 {
 		t.Errorf("tiles of a record collection: %d, want 404", res.StatusCode)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 )
 
 // DefaultID is the style with every layer, the one the map page opens.
@@ -33,10 +34,20 @@ var files embed.FS
 var msgNoStyle = api.Msg("Không có kiểu bản đồ %q; xem /styles", "no style %q; see /styles")
 
 // Service serves styles.
-type Service struct{ reg *layers.Registry }
+type Service struct {
+	reg  *layers.Registry
+	gate *policy.Gate // nil: every caller is anonymous
+}
 
 // NewService returns the styles service.
 func NewService(reg *layers.Registry) *Service { return &Service{reg: reg} }
+
+// Guard fits each caller's styles to what it may read: a layer it cannot read is left out,
+// so that its map asks for no tile it would be refused.
+func (s *Service) Guard(g *policy.Gate) *Service {
+	s.gate = g
+	return s
+}
 
 // IDs lists the style files by id, the default first.
 func IDs() []string {
@@ -56,7 +67,7 @@ func IDs() []string {
 // Style returns style id as served from base (e.g. "https://hub.example"), or false when
 // there is no such style or none of its layers is loaded. Each call decodes the file afresh,
 // so callers may change what they get.
-func (s *Service) Style(id, base string) (map[string]any, bool) {
+func (s *Service) Style(id, base string, pol *policy.Policy) (map[string]any, bool) {
 	raw, err := files.ReadFile(id + ".json")
 	if err != nil {
 		return nil, false
@@ -65,7 +76,13 @@ func (s *Service) Style(id, base string) (map[string]any, bool) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		panic(fmt.Sprintf("styles: %s.json: %v", id, err)) // the tests parse every file
 	}
-	loaded := s.resolve(doc, base)
+	loaded := s.resolve(doc, base, func(id string) (*layers.Layer, bool) {
+		l, ok := s.reg.Get(id)
+		if !ok || !pol.View(l).Readable() {
+			return nil, false
+		}
+		return l, true
+	})
 	return doc, loaded > 0 || id == DefaultID
 }
 
@@ -78,7 +95,7 @@ var (
 
 // resolve makes doc's sources absolute and fits them to the registry; it returns how many
 // vector layers are left.
-func (s *Service) resolve(doc map[string]any, base string) int {
+func (s *Service) resolve(doc map[string]any, base string, get func(id string) (*layers.Layer, bool)) int {
 	if g, ok := doc["glyphs"].(string); ok {
 		doc["glyphs"] = strings.ReplaceAll(g, "{base}", base)
 	}
@@ -95,7 +112,7 @@ func (s *Service) resolve(doc map[string]any, base string) int {
 			u, _ := t.(string)
 			u = strings.ReplaceAll(u, "{base}", base)
 			if m := collectionRe.FindStringSubmatch(u); m != nil {
-				if l, ok := s.reg.Get(m[1]); ok {
+				if l, ok := get(m[1]); ok {
 					ls = appendNew(ls, l)
 				} else {
 					u = ""
@@ -106,7 +123,7 @@ func (s *Service) resolve(doc map[string]any, base string) int {
 				m := collectionsRe.FindStringSubmatch(q)
 				var ids []string
 				for _, id := range strings.Split(m[2], ",") {
-					if l, ok := s.reg.Get(id); ok {
+					if l, ok := get(id); ok {
 						ids, ls = append(ids, id), appendNew(ls, l)
 					}
 				}
@@ -135,7 +152,7 @@ func (s *Service) resolve(doc map[string]any, base string) int {
 			continue
 		}
 		sl, _ := l["source-layer"].(string)
-		reg, ok := s.reg.Get(sl)
+		reg, ok := get(sl)
 		if !ok {
 			continue
 		}
@@ -202,10 +219,15 @@ func (s *Service) HandleList() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
+		pol, err := s.gate.Policy(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
 		base := api.BaseURL(r)
 		list := []map[string]any{}
 		for _, id := range IDs() {
-			doc, ok := s.Style(id, base)
+			doc, ok := s.Style(id, base, pol)
 			if !ok {
 				continue
 			}
@@ -241,14 +263,21 @@ func (s *Service) HandleStyle() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
+		pol, err := s.gate.Policy(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
 		id := r.PathValue("id")
-		doc, ok := s.Style(id, api.BaseURL(r))
+		doc, ok := s.Style(id, api.BaseURL(r), pol)
 		if !ok {
 			api.WriteError(w, r, api.NotFound(msgNoStyle, id))
 			return
 		}
-		// The style follows the registry (zoom ranges, loaded layers): keep caches short.
-		w.Header().Set("Cache-Control", "public, max-age=60")
+		// The style follows the registry (zoom ranges, loaded layers) and the caller's
+		// rights: keep caches short and per caller.
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		w.Header().Set("Vary", "Authorization")
 		ct := "application/json"
 		if f == "mapbox" {
 			ct = styleType

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/haiduong/hub/internal/testaccess"
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
@@ -94,7 +95,7 @@ func hub(t *testing.T) (*httptest.Server, *layers.Registry, *pgxpool.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test"}))
+	srv := httptest.NewServer(testaccess.As(testaccess.Connected(t, pool), server.New(pool, reg, server.Config{Version: "test"})))
 	t.Cleanup(srv.Close)
 	return srv, reg, pool
 }

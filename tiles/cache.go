@@ -13,6 +13,9 @@ type entry struct {
 	raw, gz []byte
 	elem    *list.Element
 	gzOnce  sync.Once
+
+	countOnce sync.Once
+	counts    map[string]int
 }
 
 // size counts the gzipped copy before it exists (about half the tile), so that compressing
@@ -93,4 +96,11 @@ func (c *cache) stats() (entries, bytes int, hits, misses uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items), c.used, c.hits, c.misses
+}
+
+// featureCounts is how many features each layer of the tile holds, by layer name, for the
+// access log; counted once per cached tile.
+func (e *entry) featureCounts() map[string]int {
+	e.countOnce.Do(func() { e.counts = countFeatures(e.raw) })
+	return e.counts
 }

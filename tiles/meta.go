@@ -9,6 +9,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 )
 
 // link is an OGC link that may be a URI template.
@@ -61,11 +62,13 @@ func bounds(ls []*layers.Layer) []float64 {
 }
 
 // tileJSON describes ls as TileJSON 3.0.0 for MapLibre and other web clients.
-func tileJSON(name, description, template string, ls []*layers.Layer) map[string]any {
+func tileJSON(name, description, template string, vs []*policy.View) map[string]any {
+	ls := layersOf(vs)
 	var vls []map[string]any
-	for _, l := range ls {
+	for _, v := range vs {
+		l := v.Layer
 		fields := map[string]string{}
-		for _, f := range l.OpenFields() {
+		for _, f := range v.Fields() {
 			if f.Type != "json" {
 				fields[f.Name] = mvtFieldType(f.Type)
 			}
@@ -89,11 +92,13 @@ func tileJSON(name, description, template string, ls []*layers.Layer) map[string
 }
 
 // tileset is the OGC API – Tiles tileset metadata of ls.
-func tileset(title, self, template string, ls []*layers.Layer, base string) map[string]any {
+func tileset(title, self, template string, vs []*policy.View, base string) map[string]any {
+	ls := layersOf(vs)
 	var lays []map[string]any
-	for _, l := range ls {
+	for _, v := range vs {
+		l := v.Layer
 		props := map[string]any{}
-		for _, f := range l.OpenFields() {
+		for _, f := range v.Fields() {
 			props[f.Name] = map[string]any{"type": jsonSchemaType(f.Type), "title": f.Title}
 		}
 		lays = append(lays, map[string]any{
@@ -147,11 +152,12 @@ func dimension(geomType string) int {
 // HandleCollectionTilesets serves GET /collections/{id}/tiles.
 func (s *Service) HandleCollectionTilesets() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, _, err := s.collectionRequest(r)
+		v, _, err := s.collectionRequest(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
+		l := v.Layer
 		base := api.BaseURL(r)
 		self := base + "/collections/" + url.PathEscape(l.ID) + "/tiles"
 		api.WriteJSON(w, http.StatusOK, tilesets(self, l.Title, base))
@@ -174,11 +180,12 @@ func tilesets(self, title, base string) map[string]any {
 // HandleCollectionTileset serves GET /collections/{id}/tiles/{tms} (f=tilejson for TileJSON).
 func (s *Service) HandleCollectionTileset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, q, err := s.collectionRequest(r)
+		v, q, err := s.collectionRequest(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
+		l := v.Layer
 		if r.PathValue("tms") != TMSID {
 			api.WriteError(w, r, api.NotFound(msgNoTMS))
 			return
@@ -188,9 +195,9 @@ func (s *Service) HandleCollectionTileset() http.Handler {
 		template := self + "/{z}/{y}/{x}"
 		switch q.Get("f") {
 		case "tilejson":
-			api.WriteJSONType(w, http.StatusOK, "application/json", tileJSON(l.ID, l.Title, template, []*layers.Layer{l}))
+			api.WriteJSONType(w, http.StatusOK, "application/json", tileJSON(l.ID, l.Title, template, []*policy.View{v}))
 		case "", "json":
-			api.WriteJSON(w, http.StatusOK, tileset(l.Title, self, self+"/{tileMatrix}/{tileRow}/{tileCol}", []*layers.Layer{l}, base))
+			api.WriteJSON(w, http.StatusOK, tileset(l.Title, self, self+"/{tileMatrix}/{tileRow}/{tileCol}", []*policy.View{v}, base))
 		default:
 			api.WriteError(w, r, api.BadParam("f", api.MsgBadChoice, "f", q.Get("f"), "json, tilejson"))
 		}
@@ -221,7 +228,7 @@ func (s *Service) HandleDatasetTileset() http.Handler {
 			api.WriteError(w, r, api.NotFound(msgNoTMS))
 			return
 		}
-		ls, err := s.layersParam(q)
+		ls, err := s.layersParam(r, q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return

@@ -19,6 +19,7 @@ import (
 
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 )
 
 // Conformance lists the OGC API – Tiles and TMS classes implemented.
@@ -49,6 +50,7 @@ var (
 type Service struct {
 	reg    *layers.Registry
 	pool   *pgxpool.Pool
+	gate   *policy.Gate // nil: open data only
 	cache  *cache
 	shared *Shared // optional, shared by every hub process
 	group  singleflight.Group
@@ -62,18 +64,26 @@ func NewService(reg *layers.Registry, pool *pgxpool.Pool, cacheBytes int, shared
 	return &Service{reg: reg, pool: pool, cache: newCache(cacheBytes), shared: shared}
 }
 
+// Guard makes the service build each caller's tiles from what the access policy lets it
+// read, logging every tile of non-open data.
+func (s *Service) Guard(g *policy.Gate) *Service {
+	s.gate = g
+	return s
+}
+
 // Purge empties the in-process cache.
 func (s *Service) Purge() { s.cache.purge() }
 
 // Queries is how many tiles the database has built.
 func (s *Service) Queries() int64 { return s.queries.Load() }
 
-// tileKey names a tile of a set of layers at their current data versions: after an import
-// the key changes, so no process ever serves a stale tile.
-func tileKey(ls []*layers.Layer, z, x, y int) string {
+// tileKey names a tile of a set of layers at their current data versions, as read through
+// views: after an import the key changes, so no process ever serves a stale tile, and callers
+// who read differently never share a tile.
+func tileKey(vs []*policy.View, z, x, y int) string {
 	var b strings.Builder
-	for _, l := range ls {
-		fmt.Fprintf(&b, "%s@%d,", l.ID, l.DataVersion)
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%s@%d:%s,", v.Layer.ID, v.Layer.DataVersion, v.Fingerprint())
 	}
 	fmt.Fprintf(&b, "/%d/%d/%d", z, x, y)
 	return b.String()
@@ -86,8 +96,8 @@ func etag(key string) string {
 
 // tile returns the tile of ls at z/x/y, from the cache or built once however many requests
 // ask for it at the same time.
-func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*entry, error) {
-	key := tileKey(ls, z, x, y)
+func (s *Service) tile(ctx context.Context, vs []*policy.View, z, x, y int) (*entry, error) {
+	key := tileKey(vs, z, x, y)
 	if e, ok := s.cache.get(key); ok {
 		return e, nil
 	}
@@ -99,7 +109,8 @@ func (s *Service) tile(ctx context.Context, ls []*layers.Layer, z, x, y int) (*e
 			return e, nil
 		}
 		var raw []byte
-		if err := s.pool.QueryRow(qctx, tileSQL(ls), z, x, y).Scan(&raw); err != nil {
+		sql, args := tileSQL(vs, z, x, y)
+		if err := s.pool.QueryRow(qctx, sql, args...).Scan(&raw); err != nil {
 			return nil, fmt.Errorf("tile %s: %w", key, err)
 		}
 		s.queries.Add(1)
@@ -139,18 +150,39 @@ func parseZXY(r *http.Request) (z, x, y int, err error) {
 }
 
 // write sends a tile: 204 when empty, gzip when the client takes it, an ETag from the data
-// versions and 304 when the client has it already.
-func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
+// versions and views and 304 when the client has it already. A tile of non-open data is logged
+// (with its features per layer) before it is sent, and private to the caller.
+func (s *Service) write(w http.ResponseWriter, r *http.Request, vs []*policy.View, e *entry) {
 	h := w.Header()
 	tag := e.etag
 	h.Set("ETag", tag)
-	h.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=600")
-	h.Set("Vary", "Accept-Encoding")
+	h.Set("Vary", "Accept-Encoding, Authorization")
+	logged := slices.ContainsFunc(vs, func(v *policy.View) bool { return v.Logged })
+	if logged {
+		h.Set("Cache-Control", "private, max-age=60")
+	} else {
+		h.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=600")
+	}
 	if match := r.Header.Get("If-None-Match"); match != "" && (match == tag || match == "*" || slices.Contains(strings.Split(strings.ReplaceAll(match, " ", ""), ","), tag)) {
-		w.WriteHeader(http.StatusNotModified)
+		w.WriteHeader(http.StatusNotModified) // discloses nothing the caller does not hold
 		return
 	}
+	status := http.StatusOK
 	if len(e.raw) == 0 {
+		status = http.StatusNoContent
+	}
+	if logged {
+		counts := e.featureCounts()
+		rows := make([]int64, len(vs))
+		for i, v := range vs {
+			rows[i] = int64(counts[v.Layer.ID])
+		}
+		if err := s.gate.Record(r, vs, "tile", rows, status, e.raw); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+	}
+	if status == http.StatusNoContent {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -167,11 +199,12 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, e *entry) {
 // HandleCollectionTile serves GET /collections/{id}/tiles/{tms}/{z}/{y}/{x}.
 func (s *Service) HandleCollectionTile() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, _, err := s.collectionRequest(r)
+		v, _, err := s.collectionRequest(r)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
+		l := v.Layer
 		z, x, y, err := parseZXY(r)
 		if err != nil {
 			api.WriteError(w, r, err)
@@ -181,25 +214,45 @@ func (s *Service) HandleCollectionTile() http.Handler {
 			api.WriteError(w, r, api.NotFound(msgZoomRange, l.ID, l.MinZoom, l.MaxZoom))
 			return
 		}
-		e, err := s.tile(r.Context(), []*layers.Layer{l}, z, x, y)
+		vs := []*policy.View{v}
+		e, err := s.tile(r.Context(), vs, z, x, y)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
-		s.write(w, r, e)
+		s.write(w, r, vs, e)
 	})
 }
 
-// layersParam resolves collections=a,b (all layers when absent).
-func (s *Service) layersParam(q url.Values) ([]*layers.Layer, error) {
+// layersParam resolves collections=a,b as the caller reads them: every named layer must be
+// readable (else the 401/403 of the first that is not); without the parameter, every layer
+// the caller may read.
+func (s *Service) layersParam(r *http.Request, q url.Values) ([]*policy.View, error) {
+	pol, err := s.gate.Policy(r)
+	if err != nil {
+		return nil, err
+	}
 	v := q.Get("collections")
 	if v == "" {
 		if q.Has("collections") {
 			return nil, api.BadParam("collections", msgNeedColls)
 		}
-		return s.reg.Spatial(), nil
+		var out []*policy.View
+		var first *policy.View
+		for _, l := range s.reg.Spatial() {
+			vw := pol.View(l)
+			if vw.Readable() {
+				out = append(out, vw)
+			} else if first == nil {
+				first = vw
+			}
+		}
+		if len(out) == 0 && first != nil {
+			return nil, s.gate.Deny(r.Context(), first)
+		}
+		return out, nil
 	}
-	var out []*layers.Layer
+	var out []*policy.View
 	for _, id := range strings.Split(v, ",") {
 		l, ok := s.reg.Get(strings.TrimSpace(id))
 		if !ok {
@@ -208,9 +261,14 @@ func (s *Service) layersParam(q url.Values) ([]*layers.Layer, error) {
 		if l.IsRecord() {
 			return nil, api.BadParam("collections", msgNoTiles, l.ID)
 		}
-		if !slices.Contains(out, l) {
-			out = append(out, l)
+		if slices.ContainsFunc(out, func(v *policy.View) bool { return v.Layer == l }) {
+			continue
 		}
+		vw, err := s.gate.View(r.Context(), pol, l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vw)
 	}
 	return out, nil
 }
@@ -229,18 +287,19 @@ func (s *Service) HandleDatasetTile() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		ls, err := s.layersParam(q)
+		vs, err := s.layersParam(r, q)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
-		var in []*layers.Layer
-		for _, l := range ls {
-			if z >= l.MinZoom && z <= l.MaxZoom {
-				in = append(in, l)
+		var in []*policy.View
+		for _, v := range vs {
+			if z >= v.Layer.MinZoom && z <= v.Layer.MaxZoom {
+				in = append(in, v)
 			}
 		}
 		if len(in) == 0 {
+			ls := layersOf(vs)
 			api.WriteError(w, r, api.NotFound(msgZoomRange, strings.Join(ids(ls), ","), minZoom(ls), maxZoom(ls)))
 			return
 		}
@@ -249,8 +308,16 @@ func (s *Service) HandleDatasetTile() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		s.write(w, r, e)
+		s.write(w, r, in, e)
 	})
+}
+
+func layersOf(vs []*policy.View) []*layers.Layer {
+	out := make([]*layers.Layer, len(vs))
+	for i, v := range vs {
+		out[i] = v.Layer
+	}
+	return out
 }
 
 func ids(ls []*layers.Layer) []string {
@@ -280,9 +347,10 @@ func maxZoom(ls []*layers.Layer) int {
 // CacheStats reports the in-process cache: entries, bytes, hits and misses.
 func (s *Service) CacheStats() (entries, bytes int, hits, misses uint64) { return s.cache.stats() }
 
-// Build makes the tile of l at z/x/y (through the caches) and returns its size.
+// Build makes the tile of l at z/x/y as an anonymous caller reads it (through the caches) and
+// returns its size.
 func (s *Service) Build(ctx context.Context, l *layers.Layer, z, x, y int) (int, error) {
-	e, err := s.tile(ctx, []*layers.Layer{l}, z, x, y)
+	e, err := s.tile(ctx, []*policy.View{policy.Open().View(l)}, z, x, y)
 	if err != nil {
 		return 0, err
 	}
@@ -323,8 +391,9 @@ func (e *entry) gzipped() []byte {
 	return e.gz
 }
 
-// collectionRequest checks the query of a /collections/{id}/tiles… request and finds its layer.
-func (s *Service) collectionRequest(r *http.Request) (*layers.Layer, url.Values, error) {
+// collectionRequest checks the query of a /collections/{id}/tiles… request and finds its layer
+// as the caller reads it.
+func (s *Service) collectionRequest(r *http.Request) (*policy.View, url.Values, error) {
 	q, err := api.Query(r, "f")
 	if err != nil {
 		return nil, nil, err
@@ -336,5 +405,10 @@ func (s *Service) collectionRequest(r *http.Request) (*layers.Layer, url.Values,
 	if l.IsRecord() {
 		return nil, nil, api.NotFound(msgNoTiles, l.ID)
 	}
-	return l, q, nil
+	pol, err := s.gate.Policy(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.gate.View(r.Context(), pol, l)
+	return v, q, err
 }

@@ -21,8 +21,10 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/haiduong/hub/ingest"
+	"github.com/haiduong/hub/internal/testaccess"
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/server"
 	"github.com/haiduong/hub/tiles"
 )
@@ -74,7 +76,7 @@ func importFile(t *testing.T, id, content string, def layers.Layer) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := ingest.Import(context.Background(), testdb.Pool(t), src, p, ingest.Options{Collection: id, Definition: def}); err != nil {
+	if _, err := ingest.Import(context.Background(), testdb.Pool(t), src, p, ingest.Options{Collection: id, Definition: def, Category: testaccess.OpenUnlessEntry(def)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -89,7 +91,7 @@ func newHub(t *testing.T, cacheBytes int) (*httptest.Server, context.CancelFunc)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go reg.Listen(ctx)
-	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test", TileCacheBytes: cacheBytes}))
+	srv := httptest.NewServer(testaccess.As(testaccess.Connected(t, pool), server.New(pool, reg, server.Config{Version: "test", TileCacheBytes: cacheBytes})))
 	t.Cleanup(func() { srv.Close(); cancel() })
 	return srv, cancel
 }
@@ -325,7 +327,8 @@ func TestTileQueryCanUseTheIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := tileOf(lon0, lat0, 16)
-	rows, err := pool.Query(ctx, "EXPLAIN "+strings.Replace(strings.Replace(strings.Replace(tiles.SQL([]*layers.Layer{l}), "$1", "16", -1), "$2", fmt.Sprint(tl.X), -1), "$3", fmt.Sprint(tl.Y), -1))
+	sql, args := tiles.SQL([]*policy.View{policy.Open().View(l)}, 16, int(tl.X), int(tl.Y))
+	rows, err := pool.Query(ctx, "EXPLAIN "+sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haiduong/hub/internal/testaccess"
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
@@ -81,7 +82,8 @@ func TestMapPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(server.New(pool, reg, server.Config{Version: "test", TileCacheBytes: 64 << 20}))
+	key := testaccess.Connected(t, pool)
+	srv := httptest.NewServer(testaccess.As(key, server.New(pool, reg, server.Config{Version: "test", TileCacheBytes: 64 << 20})))
 	defer srv.Close()
 
 	// A point well inside the largest parcel: the click at the centre of the view lands on it.
@@ -99,7 +101,8 @@ func TestMapPageInChromium(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	cmd := exec.CommandContext(bctx, node, "testdata/map.mjs", srv.URL, fmt.Sprint(lon), fmt.Sprint(lat), dir)
-	cmd.Env = append(os.Environ(), "HUB_CHROMIUM="+chromium)
+	// A planner of a connected agency: parcels and the other default layers are its to see.
+	cmd.Env = append(os.Environ(), "HUB_CHROMIUM="+chromium, "HUB_KEY="+key)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	raw, err := cmd.Output()

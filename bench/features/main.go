@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/haiduong/hub/bench/internal/measure"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -100,7 +101,7 @@ func main() {
 	}
 	sqlPage := func(r *rand.Rand, kind string) (int, error) {
 		q, after := params(r, kind)
-		sql, args, err := spatial.BenchmarkQuery(reg, l, q, after)
+		sql, args, err := spatial.BenchmarkQuery(reg, policy.Open(), l, q, after)
 		if err != nil {
 			return 0, err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/haiduong/hub/bench/internal/measure"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -96,14 +97,14 @@ func main() {
 	measure.Header()
 	for _, c := range []int{1, 8} {
 		measure.Report(fmt.Sprintf("lookup, direct SQL, c=%d", c), c, *dur, 0, func(r *rand.Rand) error {
-			return sql(spatial.BenchmarkLookup(reg, l, key(r)))
+			return sql(spatial.BenchmarkLookup(reg, policy.Open(), l, key(r)))
 		})
 		measure.Report(fmt.Sprintf("lookup, hub /items/{key}, c=%d", c), c, *dur, 0, func(r *rand.Rand) error {
 			return get(*base + "/collections/" + url.PathEscape(*coll) + "/items/" + url.PathEscape(key(r)))
 		})
 	}
 	measure.Report("filtered page, direct SQL, c=8", 8, *dur, *limit, func(r *rand.Rand) error {
-		return sql(spatial.BenchmarkQuery(reg, l, pageParams, 0))
+		return sql(spatial.BenchmarkQuery(reg, policy.Open(), l, pageParams, 0))
 	})
 	measure.Report("filtered page, hub /items, c=8", 8, *dur, *limit, func(r *rand.Rand) error {
 		return get(*base + "/collections/" + url.PathEscape(*coll) + "/items?" + pageParams.Encode())

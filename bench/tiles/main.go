@@ -25,6 +25,7 @@ import (
 
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/tiles"
 )
 
@@ -61,7 +62,7 @@ func main() {
 		list = append(list, maptile.At([2]float64{lon, lat}, maptile.Zoom(z)))
 	}
 	rows.Close()
-	sql := tiles.SQL([]*layers.Layer{l})
+	views := []*policy.View{policy.Open().View(l)}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}
 	get := func(url string) (int, error) {
 		res, err := client.Get(url)
@@ -84,7 +85,8 @@ func main() {
 		c, _ := strconv.Atoi(cs)
 		run("direct SQL (pgx), same statement", c, *dur, list, func(t maptile.Tile) (int, error) {
 			var b []byte
-			err := pool.QueryRow(ctx, sql, int(t.Z), int(t.X), int(t.Y)).Scan(&b)
+			sql, args := tiles.SQL(views, int(t.Z), int(t.X), int(t.Y))
+			err := pool.QueryRow(ctx, sql, args...).Scan(&b)
 			return len(b), err
 		})
 		if *cold != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/tiles"
 )
 
@@ -35,7 +36,10 @@ func main() {
 	fmt.Printf("%-24s %4s %6s %10s %10s\n", "layer", "z", "tiles", "max KB", "p99 KB")
 	// measure builds up to n random tiles of ls at z over extent and prints the largest.
 	measure := func(name string, ls []*layers.Layer, extent []float64, z int) {
-		sql := tiles.SQL(ls)
+		views := make([]*policy.View, len(ls))
+		for i, l := range ls {
+			views[i] = policy.Open().View(l)
+		}
 		cover := tiles.Cover(extent, z, z)
 		r := rand.New(rand.NewPCG(uint64(z), 1))
 		r.Shuffle(len(cover), func(i, j int) { cover[i], cover[j] = cover[j], cover[i] })
@@ -43,7 +47,8 @@ func main() {
 		var sizes []int
 		for _, t := range cover {
 			var b []byte
-			if err := pool.QueryRow(ctx, sql, t[0], t[1], t[2]).Scan(&b); err != nil {
+			sql, args := tiles.SQL(views, t[0], t[1], t[2])
+			if err := pool.QueryRow(ctx, sql, args...).Scan(&b); err != nil {
 				log.Fatal(err)
 			}
 			sizes = append(sizes, len(b))

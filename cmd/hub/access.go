@@ -6,13 +6,46 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/haiduong/hub/access"
+	"github.com/haiduong/hub/accessapi"
+	"github.com/haiduong/hub/audit"
 )
+
+// operator is who acts on the command line: the audit log names it "admin", by "command line".
+var operator = access.Principal{Kind: access.Admin, Credential: "command line"}
+
+// logged runs an administrative action of the command line and writes its audit record, which
+// action returns. The log is started first, so that a log that cannot be written refuses the
+// action before anything changes; the record is written after the action, because it names what
+// the action made (a key's id, a request's number). If that write still fails, undo (when
+// given) takes back what can be taken back, and the error says what happened.
+func logged(ctx context.Context, pool *pgxpool.Pool, action func() (audit.Record, error), undo func(context.Context) error) error {
+	l := audit.New(pool, audit.Options{})
+	if err := l.Start(ctx); err != nil {
+		return fmt.Errorf("không ghi được nhật ký truy cập, chưa làm gì — the audit log cannot be written, nothing was done: %w", err)
+	}
+	defer l.Close()
+	rec, err := action()
+	if err != nil {
+		return err
+	}
+	if err := l.Record(ctx, rec); err != nil {
+		if undo == nil {
+			return fmt.Errorf("%s %s was done, but its audit record could not be written (note it for the log): %w", rec.Operation, rec.Query, err)
+		}
+		if uerr := undo(context.WithoutCancel(ctx)); uerr != nil {
+			return fmt.Errorf("%s %s was done, its audit record could not be written (%w), and undoing it failed: %w", rec.Operation, rec.Query, err, uerr)
+		}
+		return fmt.Errorf("%s %s was undone: its audit record could not be written: %w", rec.Operation, rec.Query, err)
+	}
+	return nil
+}
 
 const agenciesUsage = `hub agencies list
 hub agencies add --id ID --name NAME [--name-en NAME]       a consuming agency
@@ -52,13 +85,20 @@ func agenciesCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	case "add":
-		if err := access.AddAgency(ctx, pool, *id, *name, *nameEn); err != nil {
+		err := logged(ctx, pool, func() (audit.Record, error) {
+			return accessapi.ActionRecord(operator, "agencies.add", "/admin/agencies/"+*id), access.AddAgency(ctx, pool, *id, *name, *nameEn)
+		}, nil)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "agency %s added\n", *id)
 		return nil
 	case "app":
-		if err := access.AddApplication(ctx, pool, *id, *agency, *name); err != nil {
+		err := logged(ctx, pool, func() (audit.Record, error) {
+			return accessapi.ActionRecord(operator, "applications.add", "/admin/agencies/"+*agency+"/applications/"+*id),
+				access.AddApplication(ctx, pool, *id, *agency, *name)
+		}, nil)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "application %s of %s added\n", *id, *agency)
@@ -74,7 +114,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		agency = fs.String("agency", "", "the agency the key speaks for")
 		app = fs.String("application", "", "the application the key is for")
 		label = fs.String("label", "", "a note on what the key is for")
-		expires = fs.String("expires", "", "when the key stops working: a duration in days (90d) or a date (2027-01-31); default never")
+		expires = fs.String("expires", "", "when the key stops working: days (90d), a date (2027-01-31, a day in Vietnam) or an RFC 3339 time; default never")
 	})
 	if err != nil {
 		return err
@@ -85,14 +125,21 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if *agency == "" {
 			return errors.New("hub keys create needs --agency")
 		}
-		exp, err := parseExpiry(*expires, time.Now())
+		exp, err := accessapi.ParseExpiry(*expires, time.Now())
+		if err != nil {
+			return fmt.Errorf("--expires %w", err)
+		}
+		var k access.Key
+		var secret string
+		err = logged(ctx, pool, func() (audit.Record, error) {
+			var err error
+			k, secret, err = access.CreateKey(ctx, pool, access.NewKey{Agency: *agency, Application: *app, Label: *label, Expires: exp})
+			return accessapi.ActionRecord(operator, "keys.create", "/admin/keys/"+k.ID), err
+		}, func(ctx context.Context) error { return access.RevokeKey(ctx, pool, k.ID) }) // an unlogged key must not work
 		if err != nil {
 			return err
 		}
-		k, secret, err := access.CreateKey(ctx, pool, access.NewKey{Agency: *agency, Application: *app, Label: *label, Expires: exp})
-		if err != nil {
-			return err
-		}
+		// Only now, with its record committed, is the secret shown.
 		fmt.Fprintf(stdout, "key %s for %s created; it is shown this once, keep it secret:\n%s\n", k.ID, k.Agency, secret)
 		return nil
 	case "list":
@@ -121,31 +168,14 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if fs.NArg() != 1 {
 			return errors.New("hub keys revoke KEY-ID (the hub_… id that hub keys list shows)")
 		}
-		if err := access.RevokeKey(ctx, pool, fs.Arg(0)); err != nil {
+		err := logged(ctx, pool, func() (audit.Record, error) {
+			return accessapi.ActionRecord(operator, "keys.revoke", "/admin/keys/"+fs.Arg(0)), access.RevokeKey(ctx, pool, fs.Arg(0))
+		}, nil)
+		if err != nil {
 			return fmt.Errorf("revoke %s: %w", fs.Arg(0), err)
 		}
 		fmt.Fprintf(stdout, "key %s revoked\n", fs.Arg(0))
 		return nil
 	}
 	return fmt.Errorf("hub keys %s: use create, list or revoke", verb)
-}
-
-// parseExpiry reads "90d" (days from now) or a date; "" is no expiry.
-func parseExpiry(s string, now time.Time) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--expires %q: give days (90d) or a date (2027-01-31)", s)
-		}
-		t := now.AddDate(0, 0, n)
-		return &t, nil
-	}
-	t, err := time.ParseInLocation(time.DateOnly, s, time.Local)
-	if err != nil {
-		return nil, fmt.Errorf("--expires %q: give days (90d) or a date (2027-01-31)", s)
-	}
-	return &t, nil
 }

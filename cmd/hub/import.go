@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/haiduong/hub/accessapi"
+	"github.com/haiduong/hub/audit"
 	"github.com/haiduong/hub/ingest"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
@@ -105,11 +108,38 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return importOne(ctx, pool, path, openOpt, opt, stdout)
 }
 
-// importOne imports one source, with a progress bar on a terminal.
+// importOne imports one source and writes its audit record ("import": the collection, the
+// rows imported, the data version and the file's SHA-256).
 func importOne(ctx context.Context, pool *pgxpool.Pool, path string, openOpt ingest.OpenOptions, opt ingest.Options, stdout io.Writer) error {
+	var rep *ingest.Report
+	err := logged(ctx, pool, func() (audit.Record, error) {
+		r, err := load(ctx, pool, path, openOpt, opt)
+		if err != nil {
+			return audit.Record{}, err
+		}
+		rep = r
+		rec := accessapi.ActionRecord(operator, "import", "/collections/"+rep.Layer+"?"+url.Values{
+			"mode": {rep.Mode}, "source": {rep.Source}, "dataVersion": {strconv.FormatInt(rep.DataVersion, 10)}, "sha256": {rep.Checksum},
+		}.Encode())
+		rec.Collection, rec.Rows, rec.EntryID = rep.Layer, &rep.Features, opt.Definition.EntryID
+		// The entry the collection belongs to (an earlier import may have named it) lets its
+		// owner see the import in GET /audit.
+		if l, err := layers.LoadOne(ctx, pool, rep.Layer); err == nil && l != nil && l.EntryID != "" {
+			rec.EntryID = l.EntryID
+		}
+		return rec, nil
+	}, nil)
+	if rep != nil { // imported: the report is due even when logging failed
+		fmt.Fprint(stdout, rep.String())
+	}
+	return err
+}
+
+// load imports one source, with a progress bar on a terminal.
+func load(ctx context.Context, pool *pgxpool.Pool, path string, openOpt ingest.OpenOptions, opt ingest.Options) (*ingest.Report, error) {
 	src, err := ingest.Open(path, openOpt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer src.Close()
 	if term.IsTerminal(int(os.Stderr.Fd())) {
@@ -128,12 +158,7 @@ func importOne(ctx context.Context, pool *pgxpool.Pool, path string, openOpt ing
 		opt.Progress = func(n int64) { _ = bar.Set64(n) }
 		defer bar.Finish()
 	}
-	rep, err := ingest.Import(ctx, pool, src, path, opt)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, rep.String())
-	return nil
+	return ingest.Import(ctx, pool, src, path, opt)
 }
 
 // slug turns a GeoPackage layer name into a collection id part.

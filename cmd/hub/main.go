@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +29,7 @@ import (
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/migrations"
+	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/server"
 	"github.com/haiduong/hub/tiles"
 )
@@ -46,6 +50,7 @@ Usage:
   hub agencies list | add --id ID --name N | app --agency A --id ID --name N   agencies, applications
   hub keys create --agency A [--application P] [--expires 90d] | list | revoke ID   API keys
   hub requests list | submit | agree | approve | refuse | revoke | grants   access requests, agreements
+  hub layers policy --collection ID [--category C] [--field NAME=C] [--personal NAME]   sharing policy (hub layers policy -h)
   hub version                                               print the version
 
 Environment:
@@ -57,6 +62,9 @@ Environment:
   HUB_REDIS_URL     redis://host:port/db: a tile cache shared by several hub processes (optional)
   HUB_OIDC_ISSUER   the province's identity provider: its bearer tokens are accepted (optional)
   HUB_OIDC_AUDIENCE the client id such tokens must be issued for (with HUB_OIDC_ISSUER)
+  HUB_RATE_LIMIT    requests per second and burst of each API key or token, "rps:burst" (default 200:400; 0: unlimited)
+  HUB_ANON_RATE_LIMIT  the same for each address without a credential (default 50:200; 0: unlimited)
+  HUB_CORS_ORIGINS  origins whose pages may call the hub, comma-separated, or * (default *; none: same origin only)
 `
 
 func main() {
@@ -93,6 +101,8 @@ func run(args []string, stdout io.Writer) error {
 		return keysCmd(ctx, rest, stdout)
 	case "requests":
 		return requestsCmd(ctx, rest, stdout)
+	case "layers":
+		return layersCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil
@@ -186,6 +196,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		sum := sha256.Sum256([]byte(tok))
 		cfg.AdminTokenSHA256 = sum[:]
 	}
+	// A map view asks for 20-40 tiles at once, so bursts are well above the steady rates.
+	if cfg.RateLimit.PerSecond, cfg.RateLimit.Burst, err = rateFromEnv("HUB_RATE_LIMIT", "200:400"); err != nil {
+		return err
+	}
+	if cfg.RateLimit.AnonymousPerSecond, cfg.RateLimit.AnonymousBurst, err = rateFromEnv("HUB_ANON_RATE_LIMIT", "50:200"); err != nil {
+		return err
+	}
+	if cfg.CORSOrigins, err = corsFromEnv(); err != nil {
+		return err
+	}
 	reg, err := layers.Load(ctx, pool)
 	if err != nil {
 		return err
@@ -210,6 +230,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cfg.Auth = access.NewAuthenticator(pool, tokens)
 	go cfg.Auth.Listen(ctx) // a revoked key stops working in every process at once
+	cfg.Policy = policy.NewDecider(pool)
+	go cfg.Policy.Listen(ctx) // an approval or revocation takes effect in every process at once
 	cfg.Audit = audit.New(pool, audit.Options{})
 	if err := cfg.Audit.Start(ctx); err != nil {
 		return err
@@ -269,6 +291,42 @@ func checkMigrated(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("the database schema is at migration %d but this hub needs %d: run \"hub migrate\" first", applied, embedded)
 	}
 	return nil
+}
+
+// rateFromEnv reads "rps:burst" (or "0": unlimited) from the environment variable name.
+func rateFromEnv(name, def string) (float64, int, error) {
+	v := envOr(name, def)
+	if v == "0" || v == "off" {
+		return 0, 0, nil
+	}
+	r, b, ok := strings.Cut(v, ":")
+	rate, err1 := strconv.ParseFloat(r, 64)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || math.IsInf(rate, 0) || burst < 1 {
+		return 0, 0, fmt.Errorf("%s=%q: give requests per second and burst as rps:burst (e.g. %s), or 0 for no limit", name, v, def)
+	}
+	return rate, burst, nil
+}
+
+// corsFromEnv reads HUB_CORS_ORIGINS: "*" (the default: map clients anywhere; credentials go
+// in headers, never cookies), "none", or origins such as https://gis.haiduong.gov.vn.
+func corsFromEnv() ([]string, error) {
+	v := envOr("HUB_CORS_ORIGINS", "*")
+	if v == "none" {
+		return nil, nil
+	}
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "") {
+			return nil, fmt.Errorf("HUB_CORS_ORIGINS: %q is not an origin; give scheme://host[:port] such as https://gis.haiduong.gov.vn, * or none", o)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 func envOr(k, def string) string {

@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/haiduong/hub/access"
+	"github.com/haiduong/hub/accessapi"
+	"github.com/haiduong/hub/audit"
 )
 
 const requestsUsage = `hub requests list [--agency A] [--owner O] [--entry E] [--status S]
@@ -49,7 +52,6 @@ func requestsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer pool.Close()
-	operator := access.Principal{Kind: access.Admin, Credential: "command line"}
 	asAgency := access.Principal{Kind: access.Agency, Agency: *agency, Application: *app}
 	// "refuse 12 --reason …": flags may follow the ID, where the flag package stops.
 	if fs.NArg() > 1 {
@@ -79,6 +81,24 @@ func requestsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
+	// act runs a filing or decision, writes its audit record and shows the outcome. Filings
+	// name the agency the operator files for.
+	act := func(operation string, do func() (id int64, entry string, out any, err error)) error {
+		var out any
+		err := logged(ctx, pool, func() (audit.Record, error) {
+			id, entry, o, err := do()
+			out = o
+			kind, _, _ := strings.Cut(operation, ".")
+			path := fmt.Sprintf("/access/%s/%d", kind, id)
+			if strings.HasSuffix(operation, ".submit") {
+				path += "?" + url.Values{"agency": {*agency}, "application": {*app}}.Encode()
+			}
+			rec := accessapi.ActionRecord(operator, operation, path)
+			rec.EntryID = entry
+			return rec, err
+		}, nil)
+		return show(out, err)
+	}
 	list := func(s string) []string {
 		if s == "" {
 			return nil
@@ -105,8 +125,11 @@ func requestsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		ags, err := access.ListAgreements(ctx, pool, f)
 		return show(map[string]any{"requests": reqs, "agreements": ags}, err)
 	case "submit":
-		return show(access.SubmitRequest(ctx, pool, asAgency, access.RequestInput{Application: *app, Entry: *entry,
-			Purpose: *purpose, Fields: list(*fields), Frequency: *freq}))
+		return act("requests.submit", func() (int64, string, any, error) {
+			r, err := access.SubmitRequest(ctx, pool, asAgency, access.RequestInput{Application: *app, Entry: *entry,
+				Purpose: *purpose, Fields: list(*fields), Frequency: *freq})
+			return r.ID, r.Entry, r, err
+		})
 	case "agree":
 		in := access.AgreementInput{Application: *app, Entry: *entry, Purpose: *purpose, Fields: list(*fields),
 			UnmaskPersonal: *unmask, Retention: *retention}
@@ -123,21 +146,38 @@ func requestsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			in.Rows = map[string][]string{field: list(vals)}
 		}
-		return show(access.SubmitAgreement(ctx, pool, asAgency, in))
+		return act("agreements.submit", func() (int64, string, any, error) {
+			a, err := access.SubmitAgreement(ctx, pool, asAgency, in)
+			return a.ID, a.Entry, a, err
+		})
 	case "approve", "refuse", "revoke", "approve-agreement", "refuse-agreement", "revoke-agreement":
 		n, err := id()
 		if err != nil {
 			return err
 		}
-		switch verb {
-		case "approve", "refuse":
-			return show(access.DecideRequest(ctx, pool, operator, n, verb == "approve", *reason))
-		case "revoke":
-			return show(access.RevokeRequest(ctx, pool, operator, n, *reason))
-		case "revoke-agreement":
-			return show(access.RevokeAgreement(ctx, pool, operator, n, *reason))
+		action, isAgreement := strings.CutSuffix(verb, "-agreement")
+		if isAgreement {
+			return act("agreements."+action, func() (int64, string, any, error) {
+				var a access.Agreement
+				var err error
+				if action == "revoke" {
+					a, err = access.RevokeAgreement(ctx, pool, operator, n, *reason)
+				} else {
+					a, err = access.DecideAgreement(ctx, pool, operator, n, action == "approve", *reason)
+				}
+				return n, a.Entry, a, err
+			})
 		}
-		return show(access.DecideAgreement(ctx, pool, operator, n, verb == "approve-agreement", *reason))
+		return act("requests."+action, func() (int64, string, any, error) {
+			var r access.Request
+			var err error
+			if action == "revoke" {
+				r, err = access.RevokeRequest(ctx, pool, operator, n, *reason)
+			} else {
+				r, err = access.DecideRequest(ctx, pool, operator, n, action == "approve", *reason)
+			}
+			return n, r.Entry, r, err
+		})
 	case "grants":
 		return show(access.Grants(ctx, pool, *agency, *app, time.Now()))
 	}

@@ -13,8 +13,15 @@
     error: document.getElementById("map-error"),
   };
 
+  // The API key an agency's user gave on /portal/access (kept for the tab only): sent with
+  // every request to the hub, tiles included, so the map shows what the agency may read. It
+  // goes in a header, never in a URL that caches or logs would keep.
+  const key = sessionStorage.getItem("hub.accessKey");
+  const auth = (url) =>
+    key && new URL(url, location.href).origin === location.origin ? { Authorization: "Bearer " + key } : {};
+
   const getJSON = (url) =>
-    fetch(url, { headers: { Accept: "application/json" } }).then((r) => {
+    fetch(url, { headers: { Accept: "application/json", ...auth(url) } }).then((r) => {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);
       return r.json();
     });
@@ -48,6 +55,7 @@
       bounds: PROVINCE,
       fitBoundsOptions: { padding: 10 },
       hash: true, // #zoom/lat/lon: a view can be linked (and the tests open one)
+      transformRequest: (url) => ({ url, headers: auth(url) }),
       // The layers' credits are long: folded behind (i) once the map is moved.
       attributionControl: { compact: true },
       dragRotate: false,

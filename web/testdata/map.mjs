@@ -18,6 +18,10 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.setDefaultTimeout(20000);
+  // The user has given the key of a connected agency on /portal/access (HUB_KEY).
+  if (process.env.HUB_KEY) {
+    await page.addInitScript((k) => sessionStorage.setItem("hub.accessKey", k), process.env.HUB_KEY);
+  }
   page.on("console", (m) => { if (m.type() === "error") out.consoleErrors.push(m.text() + " @ " + (m.location().url || "")); });
   page.on("pageerror", (e) => out.consoleErrors.push("page error: " + e.message));
   // MapLibre cancels the tiles a view no longer needs (net::ERR_ABORTED): not a failure.

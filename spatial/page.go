@@ -1,0 +1,101 @@
+package spatial
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http"
+	"strconv"
+
+	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/policy"
+	"github.com/haiduong/hub/web"
+)
+
+// page is one page of items as the database returned them: each item's text (a Feature, or
+// the cells of a CSV row) and link data, the keysets of its first and last items, and whether
+// there are more items in the direction read. Every format reads its page here; a page is
+// bounded (MaxLimit), and holding it lets a failure still be an error status and the access
+// be logged before a byte is sent.
+type page struct {
+	items, links [][]byte
+	first, last  []byte
+	more         bool
+}
+
+// readPage runs iq and reads its page. Going back, the statement returns the rows in forward
+// order with their count: when it exceeds the limit, the first row is the extra one and says
+// there is a page before.
+func (s *Service) readPage(ctx context.Context, iq *itemsQuery) (*page, error) {
+	sql, args := iq.sql()
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, queryError(err)
+	}
+	defer rows.Close()
+	back := iq.cursor != nil && iq.cursor.Back
+	p := &page{}
+	for rows.Next() {
+		raw := rows.RawValues()
+		if back && len(p.items) == 0 && !p.more {
+			if total, _ := strconv.ParseInt(string(raw[2]), 10, 64); total > int64(iq.limit) {
+				p.more = true
+				continue
+			}
+		}
+		if !back && len(p.items) == iq.limit {
+			p.more = true
+			break
+		}
+		if p.first == nil {
+			p.first = append([]byte(nil), raw[1]...)
+		}
+		p.last = append(p.last[:0], raw[1]...)
+		p.items = append(p.items, append([]byte(nil), raw[0]...))
+		p.links = append(p.links, append([]byte(nil), raw[3]...))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(err)
+	}
+	return p, nil
+}
+
+// send logs the answer when it discloses non-open data, then sends it: no data leaves unlogged.
+// Answers drawn from non-open data are private to the caller: no shared cache may keep them.
+func (s *Service) send(w http.ResponseWriter, r *http.Request, v *policy.View, op string, n int, body []byte) {
+	if err := s.gate.Record(r, []*policy.View{v}, op, []int64{int64(n)}, http.StatusOK, body); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	h := w.Header()
+	if v.Logged {
+		h.Set("Cache-Control", "private, no-cache")
+	}
+	h.Set("Vary", "Authorization")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// render renders an HTML page of n items from view v and sends it as send does.
+func (s *Service) render(w http.ResponseWriter, r *http.Request, v *policy.View, op, template string, p web.Page, n int) {
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	web.Render(rec, r, http.StatusOK, template, p)
+	maps.Copy(w.Header(), rec.header)
+	if rec.status != http.StatusOK {
+		w.WriteHeader(rec.status)
+		w.Write(rec.body.Bytes())
+		return
+	}
+	s.send(w, r, v, op+".html", n, rec.body.Bytes())
+}
+
+// recorder keeps a response in memory, to be logged before it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *recorder) Header() http.Header         { return c.header }
+func (c *recorder) WriteHeader(status int)      { c.status = status }
+func (c *recorder) Write(b []byte) (int, error) { return c.body.Write(b) }
