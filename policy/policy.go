@@ -149,9 +149,16 @@ func (s rowSet) equal(o rowSet) bool {
 	return true
 }
 
-func rowsOf(g access.Grant) rowSet {
+// rowsOf is the rows of l a grant covers: all, those its row restriction names, or none when
+// the restriction names a field l does not have (it cannot be applied, so nothing is granted).
+func rowsOf(g access.Grant, l *layers.Layer) rowSet {
 	if len(g.Rows) == 0 {
 		return rowSet{all: true}
+	}
+	for name := range g.Rows {
+		if _, ok := l.Field(name); !ok {
+			return rowSet{}
+		}
 	}
 	return rowSet{any: []map[string][]string{g.Rows}}
 }
@@ -199,7 +206,7 @@ func (p *Policy) View(l *layers.Layer) *View {
 		v.rows = rowSet{all: true}
 	}
 	for _, g := range agreements {
-		v.rows = v.rows.union(rowsOf(g))
+		v.rows = v.rows.union(rowsOf(g, l))
 	}
 	v.Logged = !slices.Contains(l.Categories, "open")
 	for _, f := range l.Fields {
@@ -219,9 +226,9 @@ func (p *Policy) View(l *layers.Layer) *View {
 		}
 		for _, g := range agreements {
 			if covers(g) {
-				shown = shown.union(rowsOf(g))
+				shown = shown.union(rowsOf(g, l))
 				if g.Unmask {
-					clear = clear.union(rowsOf(g))
+					clear = clear.union(rowsOf(g, l))
 				}
 			}
 		}

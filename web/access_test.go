@@ -59,6 +59,13 @@ try {
   out.navLink = await page.locator("header nav a[href=\"/portal/access\"]").count();
   out.entryOption = await text("#f-entry option[value=\"" + entry + "\"]");
 
+  step("a wrong key");
+  await page.fill("#key", "hub_aaaaaaaa_" + "a".repeat(32));
+  await page.click("#key-form button[type=submit]");
+  await page.waitForSelector("#whoami .error");
+  out.badKey = await text("#whoami");
+  out.badKeyKept = await page.evaluate(() => sessionStorage.length);
+
   step("the consumer pastes its key");
   await signIn(env.HUB_CONSUMER_KEY, env.HUB_CONSUMER);
   out.consumerWho = await text("#whoami");
@@ -169,6 +176,9 @@ type accessResult struct {
 	Requests      []struct{ URL, Method, Auth string }
 	Steps         []string
 	Error         string
+
+	BadKey     string
+	BadKeyKept int
 
 	NavLink                             int
 	EntryOption                         string
@@ -285,12 +295,13 @@ func TestAccessPageInChromium(t *testing.T) {
 	if res.Error != "" {
 		t.Fatalf("in the browser, after %v: %s\nconsole errors: %q", res.Steps, res.Error, res.ConsoleErrors)
 	}
-	// Chromium logs every error status as a console error: the one refusal filed on purpose
-	// (the unknown application) is expected, anything else (a script error, a request the
-	// page's policy blocked) is not.
-	refusal := "Failed to load resource: the server responded with a status of 400 (Bad Request) @ " + srv.URL + "/access/requests"
-	if i := slices.Index(res.ConsoleErrors, refusal); i >= 0 {
-		res.ConsoleErrors = slices.Delete(res.ConsoleErrors, i, i+1)
+	// Chromium logs every error status as a console error: the two refusals asked for on
+	// purpose (the wrong key, the unknown application) are expected, anything else (a script
+	// error, a request the page's policy blocked) is not.
+	for _, refusal := range []string{"401 (Unauthorized) @ " + srv.URL + "/access/grants", "400 (Bad Request) @ " + srv.URL + "/access/requests"} {
+		if i := slices.Index(res.ConsoleErrors, "Failed to load resource: the server responded with a status of "+refusal); i >= 0 {
+			res.ConsoleErrors = slices.Delete(res.ConsoleErrors, i, i+1)
+		}
 	}
 	if len(res.ConsoleErrors) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(res.ConsoleErrors, "\n"))
@@ -302,6 +313,11 @@ func TestAccessPageInChromium(t *testing.T) {
 	}
 	if !strings.Contains(res.EntryOption, "Cơ sở dữ liệu về đăng ký doanh nghiệp") || !strings.Contains(res.EntryOption, "Chia sẻ mặc định") {
 		t.Errorf("entry option %q: want its name and category", res.EntryOption)
+	}
+
+	// A wrong key is refused with the server's reason and not kept.
+	if !strings.Contains(res.BadKey, "Khóa bị từ chối") || !strings.Contains(res.BadKey, "unknown API key") || res.BadKeyKept != 0 {
+		t.Errorf("a wrong key: the page says %q and keeps %d items in sessionStorage", res.BadKey, res.BadKeyKept)
 	}
 
 	// The key is taken, kept in the tab only, and named back with the agency.

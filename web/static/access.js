@@ -46,7 +46,12 @@
   const chip = (c) => h("span", { class: "cat cat-" + c }, (CATEGORY[c] || [c])[0]);
 
   // HubError carries the server's own description: it says what to fix, so it is shown verbatim.
-  class HubError extends Error {}
+  class HubError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
 
   async function call(method, path, body, withKey) {
     const headers = { Accept: "application/json" };
@@ -61,7 +66,7 @@
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON: reported below */ }
     if (!r.ok) {
-      throw new HubError(data && data.description ? data.description : "HTTP " + r.status + ": " + text.slice(0, 300));
+      throw new HubError(data && data.description ? data.description : "HTTP " + r.status + ": " + text.slice(0, 300), r.status);
     }
     return data;
   }
@@ -115,8 +120,9 @@
     try {
       who = await authed("GET", "/access/grants");
     } catch (err) {
-      if (!(err instanceof HubError)) return show(el.whoami, false, errText(err));
-      sessionStorage.removeItem(STORE); // a refused key is of no further use
+      // Only a refused key is dropped; a hub that cannot check keys now (503) may take it later.
+      if (!(err instanceof HubError) || err.status !== 401) return show(el.whoami, false, errText(err));
+      sessionStorage.removeItem(STORE);
       signOut();
       return show(el.whoami, false, ...bi("Khóa bị từ chối:", "key refused:"), " ", err.message);
     }
