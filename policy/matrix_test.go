@@ -552,3 +552,39 @@ FROM audit_log WHERE credential_id = $1 ORDER BY seq DESC LIMIT 1`, m.ids["holde
 		t.Errorf("%d requests served with data, %d audit records written", served, got)
 	}
 }
+
+// TestRevocationTakesEffectEverywhere: two hub processes (two servers, each with its own
+// grants cache) serve the holder; the owner revokes its agreement; both refuse it within
+// moments, without a restart. (Runs last: it changes the matrix's data.)
+func TestRevocationTakesEffectEverywhere(t *testing.T) {
+	a, b := newMatrix(t), newMatrix(t)
+	for _, m := range []*matrix{a, b} {
+		if res := m.get(t, "holder", "/collections/citizens-x/items"); res.status != 200 {
+			t.Fatalf("before: %d %s", res.status, res.body)
+		}
+	}
+	var id int64
+	if err := a.pool.QueryRow(context.Background(), `SELECT id FROM agreements WHERE agency_id = 'mx-holder'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	owner := access.Principal{Kind: access.Admin, Credential: "admin-token"}
+	if _, err := access.RevokeAgreement(context.Background(), a.pool, owner, id, "vi phạm thỏa thuận — breach"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, m := range []*matrix{a, b} {
+		for {
+			res := m.get(t, "holder", "/collections/citizens-x/items")
+			if res.status == 403 {
+				if !strings.Contains(string(res.body), fmt.Sprintf("agreement %d was revoked: vi phạm", id)) {
+					t.Errorf("the refusal does not cite the revoked agreement: %s", res.body)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("3 s after the revocation a hub still serves the holder: %d", res.status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

@@ -65,6 +65,12 @@ func TestPolicyAPI(t *testing.T) {
 	if f, _ := l.Field("code"); f.Category != "default" || !f.Personal {
 		t.Errorf("code after PATCH: %+v", f)
 	}
+	// The change is an administrative action: one audit record, by the operator.
+	var logged int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE operation = 'collections.policy' AND collection = 'policy-api'
+	    AND principal = 'admin' AND status = 200`).Scan(&logged); err != nil || logged != 1 {
+		t.Errorf("policy change logged %d times (%v), want once", logged, err)
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		r := get(t, srv.URL+"/layers/policy-api")

@@ -27,9 +27,9 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /static/", web.Static())
 
 	mux.Handle("GET /catalog", catalog.HandleList(cat))
-	mux.Handle("POST /catalog", requireAdmin(catalog.HandleCreate(cat)))
+	mux.Handle("POST /catalog", requireAdmin(audited(cfg.Audit, "catalog.create", true, catalog.HandleCreate(cat))))
 	mux.Handle("GET /catalog/{id}", catalog.HandleGet(cat))
-	mux.Handle("PATCH /catalog/{id}", requireAdmin(catalog.HandlePatch(cat)))
+	mux.Handle("PATCH /catalog/{id}", requireAdmin(audited(cfg.Audit, "catalog.update", true, catalog.HandlePatch(cat))))
 	mux.Handle("GET /agencies", catalog.HandleAgencies(cat))
 
 	// Every data path goes through one gate: the access policy, then the audit log.
@@ -49,7 +49,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
 	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
 	mux.Handle("GET /collections/{id}/schema", features.HandleSchema())
-	mux.Handle("PATCH /collections/{id}/policy", requireAdmin(handleSetPolicy(pool)))
+	mux.Handle("PATCH /collections/{id}/policy", requireAdmin(audited(cfg.Audit, "collections.policy", false, handleSetPolicy(pool))))
 
 	mux.Handle("GET /collections/{id}/tiles", tileService.HandleCollectionTilesets())
 	mux.Handle("GET /collections/{id}/tiles/{tms}", tileService.HandleCollectionTileset())

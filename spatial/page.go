@@ -1,7 +1,6 @@
 package spatial
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"net/http"
@@ -78,24 +77,13 @@ func (s *Service) send(w http.ResponseWriter, r *http.Request, v *policy.View, o
 
 // render renders an HTML page of n items from view v and sends it as send does.
 func (s *Service) render(w http.ResponseWriter, r *http.Request, v *policy.View, op, template string, p web.Page, n int) {
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	web.Render(rec, r, http.StatusOK, template, p)
-	maps.Copy(w.Header(), rec.header)
-	if rec.status != http.StatusOK {
-		w.WriteHeader(rec.status)
-		w.Write(rec.body.Bytes())
+	held := api.NewHeld()
+	web.Render(held, r, http.StatusOK, template, p)
+	if held.Status != http.StatusOK {
+		held.SendHeaders(w)
+		w.Write(held.Body.Bytes())
 		return
 	}
-	s.send(w, r, v, op+".html", n, rec.body.Bytes())
+	maps.Copy(w.Header(), held.Header())
+	s.send(w, r, v, op+".html", n, held.Body.Bytes())
 }
-
-// recorder keeps a response in memory, to be logged before it is sent.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *recorder) Header() http.Header         { return c.header }
-func (c *recorder) WriteHeader(status int)      { c.status = status }
-func (c *recorder) Write(b []byte) (int, error) { return c.body.Write(b) }

@@ -60,7 +60,7 @@ try {
   out.entryOption = await text("#f-entry option[value=\"" + entry + "\"]");
 
   step("a wrong key");
-  await page.fill("#key", "hub_aaaaaaaa_" + "a".repeat(32));
+  await page.fill("#key", env.HUB_WRONG_KEY);
   await page.click("#key-form button[type=submit]");
   await page.waitForSelector("#whoami .error");
   out.badKey = await text("#whoami");
@@ -272,6 +272,7 @@ func TestAccessPageInChromium(t *testing.T) {
 	_, ownerKey, err := access.CreateKey(ctx, pool, access.NewKey{Agency: owner, Label: "portal test"})
 	must(err)
 	const purpose = "Tra cứu doanh nghiệp khi cấp phép <b>một cửa</b>"
+	const wrongKey = "hub_aaaaaaaa_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" // well formed, never issued
 	starts, ends := time.Now().Format(time.DateOnly), time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
 
 	bctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -281,7 +282,7 @@ func TestAccessPageInChromium(t *testing.T) {
 	cmd.Stdin = strings.NewReader(accessDriver)
 	cmd.Env = append(os.Environ(), "HUB_CHROMIUM="+chromium, "HUB_BASE="+srv.URL, "HUB_ENTRY="+entry,
 		"HUB_CONSUMER="+consumer, "HUB_CONSUMER_KEY="+consumerKey, "HUB_APP="+app,
-		"HUB_OWNER="+owner, "HUB_OWNER_KEY="+ownerKey, "HUB_PURPOSE="+purpose, "HUB_STARTS="+starts, "HUB_ENDS="+ends)
+		"HUB_OWNER="+owner, "HUB_OWNER_KEY="+ownerKey, "HUB_PURPOSE="+purpose, "HUB_STARTS="+starts, "HUB_ENDS="+ends, "HUB_WRONG_KEY="+wrongKey)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	raw, err := cmd.Output()
@@ -334,7 +335,7 @@ func TestAccessPageInChromium(t *testing.T) {
 		t.Errorf("after forgetting the key: %d items in sessionStorage, the next agency's form holds %q",
 			res.StorageAfterForget, res.FormAfterSwitch)
 	}
-	keys := []string{consumerKey, ownerKey}
+	keys := []string{consumerKey, ownerKey, wrongKey}
 	if !slices.ContainsFunc(res.Requests, func(r struct{ URL, Method, Auth string }) bool { return r.Auth != "" }) {
 		t.Error("no request carried the key in its Authorization header")
 	}

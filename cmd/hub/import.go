@@ -196,6 +196,7 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	residents := fs.Int("residents", sample.DefaultResidents, "residents (dan-cu) to generate, e.g. 1000000 for benchmarks")
 	seed := fs.Int64("seed", 1, "seed: the same seed gives the same data")
 	ifMissing := fs.Bool("if-missing", false, "do nothing when this sample (every collection, these sizes) is already loaded (make demo)")
+	demoKey := fs.Bool("demo-key", false, "also print an API key of the demo's planning office, connected to every default entry (make demo)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -212,9 +213,23 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if loaded {
 			fmt.Fprintln(stdout, "the sample warehouse is already loaded (hub sample rebuilds it)")
-			return nil
+		}
+		*ifMissing = loaded
+	}
+	if !*ifMissing {
+		fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, %d residents, seed %d)\n", *parcels, *residents, *seed)
+		if err := sample.Build(ctx, pool, opt); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(stdout, "building the sample warehouse (%d parcels, %d residents, seed %d)\n", *parcels, *residents, *seed)
-	return sample.Build(ctx, pool, opt)
+	if *demoKey {
+		key, err := sample.Consumer(ctx, pool)
+		if err != nil {
+			return err
+		}
+		// Anonymous visitors see open data only; the key shows what a connected agency sees.
+		fmt.Fprintf(stdout, "API key of the demo planning office (%s, 30 days) — paste it on /portal/access, then open /map:\n%s\n",
+			sample.ConsumerAgency, key)
+	}
+	return nil
 }
