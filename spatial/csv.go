@@ -23,7 +23,10 @@ const utf8BOM = "\uFEFF"
 func (s *Service) writeCSV(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
 	ctx := r.Context()
 	iq.csv = true
-	p, err := s.readPage(ctx, iq)
+	// The page is read before anything is written, so that a failure is still an error status
+	// and the Link header can say whether there is a next page.
+	var items [][]byte
+	p, err := s.readPage(ctx, iq, collect(&items))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -53,7 +56,7 @@ func (s *Service) writeCSV(w http.ResponseWriter, r *http.Request, l *layers.Lay
 	cw.Write(header)
 	cells := make([]*string, 0, len(header))
 	record := make([]string, len(header))
-	for _, row := range p.items {
+	for _, row := range items {
 		cells = cells[:0]
 		if err := json.Unmarshal(row, &cells); err != nil {
 			slog.ErrorContext(ctx, "csv row", "collection", l.ID, "err", err)
@@ -69,5 +72,5 @@ func (s *Service) writeCSV(w http.ResponseWriter, r *http.Request, l *layers.Lay
 	}
 	cw.Flush()
 	bw.Flush()
-	s.send(w, r, iq.view, "csv", len(p.items), buf.Bytes())
+	s.send(w, r, iq.view, "csv", p.n, buf.Bytes())
 }

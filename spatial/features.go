@@ -3,6 +3,7 @@ package spatial
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,41 +211,61 @@ func (s *Service) parseItems(ctx context.Context, v *policy.View, pol *policy.Po
 }
 
 // writeItems answers with the page as a FeatureCollection: PostGIS builds each Feature, Go
-// only joins them.
+// only joins them. Open data is streamed as the rows arrive; an answer with non-open data is
+// held (a page is bounded) until its audit record is written.
 func (s *Service) writeItems(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values) {
 	ctx := r.Context()
-	p, err := s.readPage(ctx, iq)
-	if err != nil {
-		api.WriteError(w, r, err)
-		return
-	}
-	var buf bytes.Buffer
-	bw := bufio.NewWriterSize(&buf, 64<<10)
-	bw.WriteString(`{"type":"FeatureCollection","features":[`)
-	for i, item := range p.items {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		writeWithLinks(bw, item, iq.linksJSON(p.links[i]))
-	}
-	bw.WriteString(`],"numberReturned":`)
-	bw.WriteString(strconv.Itoa(len(p.items)))
-	if matched, ok := s.numberMatched(ctx, l, iq); ok {
-		bw.WriteString(`,"numberMatched":`)
-		bw.WriteString(strconv.FormatInt(matched, 10))
-	}
-	bw.WriteString(`,"timeStamp":"` + time.Now().UTC().Format(time.RFC3339) + `","links":`)
-	links := s.itemsLinks(r, l, iq, q, p)
-	b, _ := json.Marshal(links)
-	bw.Write(b)
-	bw.WriteString("}\n")
-	bw.Flush()
 	h := w.Header()
 	h.Set("Content-Type", "application/geo+json")
 	if !l.IsRecord() {
 		h.Set("Content-Crs", "<"+iq.crs.URI+">")
 	}
-	s.send(w, r, iq.view, "items", len(p.items), buf.Bytes())
+	var held bytes.Buffer
+	var out io.Writer = w
+	if iq.view.Logged {
+		out = &held
+	} else {
+		h.Set("Vary", "Authorization")
+	}
+	bw := bufio.NewWriterSize(out, 128<<10)
+	started := false
+	p, err := s.readPage(ctx, iq, func(item, links []byte) {
+		if started {
+			bw.WriteByte(',')
+		} else {
+			started = true
+			bw.WriteString(`{"type":"FeatureCollection","features":[`)
+		}
+		writeWithLinks(bw, item, iq.linksJSON(links))
+	})
+	if err != nil {
+		if out == w && started {
+			// Too late for a status: end the body so the client sees a broken document, not a short one.
+			slog.ErrorContext(ctx, "items stream failed", "collection", l.ID, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		api.WriteError(w, r, err)
+		return
+	}
+	if !started {
+		bw.WriteString(`{"type":"FeatureCollection","features":[`)
+	}
+	bw.WriteString(`],"numberReturned":`)
+	bw.WriteString(strconv.Itoa(p.n))
+	if matched, ok := s.numberMatched(ctx, l, iq); ok {
+		bw.WriteString(`,"numberMatched":`)
+		bw.WriteString(strconv.FormatInt(matched, 10))
+	}
+	bw.WriteString(`,"timeStamp":"` + time.Now().UTC().Format(time.RFC3339) + `","links":`)
+	b, _ := json.Marshal(s.itemsLinks(r, l, iq, q, p))
+	bw.Write(b)
+	bw.WriteString("}\n")
+	if err := bw.Flush(); err != nil {
+		slog.DebugContext(ctx, "client went away", "err", err)
+	}
+	if out != w {
+		s.send(w, r, iq.view, "items", p.n, held.Bytes())
+	}
 }
 
 // numberMatched is exact: the registry's count when nothing filters, a count(*) on layers
@@ -266,7 +287,7 @@ func (s *Service) numberMatched(ctx context.Context, l *layers.Layer, iq *itemsQ
 }
 
 func (s *Service) itemsLinks(r *http.Request, l *layers.Layer, iq *itemsQuery, q url.Values, p *page) []api.Link {
-	n, first, last, more := len(p.items), p.first, p.last, p.more
+	n, first, last, more := p.n, p.first, p.last, p.more
 	base := api.BaseURL(r) + "/collections/" + url.PathEscape(l.ID) + "/items"
 	with := func(set map[string]string) string {
 		v := url.Values{}

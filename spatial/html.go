@@ -25,14 +25,15 @@ type htmlFeature struct {
 func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.Layer, iq *itemsQuery) {
 	iq.limit = min(iq.limit, maxHTMLItems)
 	iq.crs = CRS{URI: CRS84URI, SRID: 4326, Degrees: true}
-	p, err := s.readPage(r.Context(), iq)
+	var items [][]byte
+	p, err := s.readPage(r.Context(), iq, collect(&items))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	raw := make([]json.RawMessage, len(p.items))
-	feats := make([]htmlFeature, len(p.items))
-	for i, item := range p.items {
+	raw := make([]json.RawMessage, len(items))
+	feats := make([]htmlFeature, len(items))
+	for i, item := range items {
 		raw[i] = item
 		dec := json.NewDecoder(bytes.NewReader(item))
 		dec.UseNumber()
@@ -53,5 +54,5 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 		"Layer": l, "Fields": iq.fields, "Features": feats, "GeoJSON": template.JS(fc),
 		"JSONURL": jsonURL, "CSVURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
 		"Next": pages["next"], "Prev": pages["prev"],
-	}}, len(p.items))
+	}}, p.n)
 }

@@ -11,21 +11,20 @@ import (
 	"github.com/haiduong/hub/web"
 )
 
-// page is one page of items as the database returned them: each item's text (a Feature, or
-// the cells of a CSV row) and link data, the keysets of its first and last items, and whether
-// there are more items in the direction read. Every format reads its page here; a page is
-// bounded (MaxLimit), and holding it lets a failure still be an error status and the access
-// be logged before a byte is sent.
+// page is what reading a page of items tells besides the items: how many, the keysets of the
+// first and last, and whether there are more in the direction read.
 type page struct {
-	items, links [][]byte
-	first, last  []byte
-	more         bool
+	n           int
+	first, last []byte
+	more        bool
 }
 
-// readPage runs iq and reads its page. Going back, the statement returns the rows in forward
+// readPage runs iq and hands each item's text (a Feature, or the cells of a CSV row) and link
+// data to emit, in order, as the rows arrive: the GeoJSON of open data goes straight to the
+// client and Go never holds the page. Going back, the statement returns the rows in forward
 // order with their count: when it exceeds the limit, the first row is the extra one and says
-// there is a page before.
-func (s *Service) readPage(ctx context.Context, iq *itemsQuery) (*page, error) {
+// there is a page before. emit's slices are valid only during the call.
+func (s *Service) readPage(ctx context.Context, iq *itemsQuery, emit func(item, links []byte)) (*page, error) {
 	sql, args := iq.sql()
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -36,13 +35,13 @@ func (s *Service) readPage(ctx context.Context, iq *itemsQuery) (*page, error) {
 	p := &page{}
 	for rows.Next() {
 		raw := rows.RawValues()
-		if back && len(p.items) == 0 && !p.more {
+		if back && p.n == 0 && !p.more {
 			if total, _ := strconv.ParseInt(string(raw[2]), 10, 64); total > int64(iq.limit) {
 				p.more = true
 				continue
 			}
 		}
-		if !back && len(p.items) == iq.limit {
+		if !back && p.n == iq.limit {
 			p.more = true
 			break
 		}
@@ -50,13 +49,18 @@ func (s *Service) readPage(ctx context.Context, iq *itemsQuery) (*page, error) {
 			p.first = append([]byte(nil), raw[1]...)
 		}
 		p.last = append(p.last[:0], raw[1]...)
-		p.items = append(p.items, append([]byte(nil), raw[0]...))
-		p.links = append(p.links, append([]byte(nil), raw[3]...))
+		emit(raw[0], raw[3])
+		p.n++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, queryError(err)
+		return p, queryError(err)
 	}
 	return p, nil
+}
+
+// collect is an emit that keeps the items, for the formats that need the whole page first.
+func collect(items *[][]byte) func(item, links []byte) {
+	return func(item, _ []byte) { *items = append(*items, append([]byte(nil), item...)) }
 }
 
 // send logs the answer when it discloses non-open data, then sends it: no data leaves unlogged.
