@@ -55,7 +55,7 @@ func Errorf(status int, code string, m Message, args ...any) *Error {
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", LogPath(r))
 		e = Errorf(http.StatusInternalServerError, "ServerError", MsgInternal)
 	}
 	WriteJSON(w, e.Status, e.Exception)
@@ -200,3 +200,16 @@ func Request(r *http.Request, offered []Format, params ...string) (url.Values, F
 
 // JSONOrHTML are the formats of pages that browsers read too.
 var JSONOrHTML = []Format{JSON, HTML}
+
+// LogPath is r's path as logs may keep it: an item's id (a record's natural key may be a
+// citizen's number) is left out, since the request log is no place for personal data; the
+// audit log keeps who read what.
+func LogPath(r *http.Request) string {
+	p := r.URL.Path
+	if strings.Contains(r.Pattern, "{featureId}") {
+		if i := strings.LastIndexByte(p, '/'); i >= 0 {
+			return p[:i+1] + "…"
+		}
+	}
+	return p
+}

@@ -1,10 +1,12 @@
 package policy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -520,6 +522,20 @@ FROM audit_log WHERE credential_id = $1 ORDER BY seq DESC LIMIT 1`, m.ids["holde
 	if rec.Principal != "agency:mx-holder" || rec.Application != "mx-holder-app" || rec.Entry != entry || rec.Collection != "citizens-x" ||
 		rec.Operation != "items" || rec.Rows != 3 || rec.Status != 200 || rec.Query != "/collections/citizens-x/items" || len(rec.Digest) != 64 {
 		t.Errorf("audit record %+v after %d bytes", rec, len(res.body))
+	}
+
+	// The request log keeps no personal value: a lookup by citizen id logs the route, not the id.
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	lookup := m.get(t, "unmasker", "/collections/citizens-x/items/"+citizenID(4))
+	m.get(t, "unmasker", "/collections/citizens-x/items/"+citizenID(4)+"x") // a 404
+	slog.SetDefault(prev)
+	if lookup.status != 200 || !strings.Contains(logs.String(), "/collections/citizens-x/items/…") {
+		t.Errorf("lookup %d; request log:\n%s", lookup.status, logs.String())
+	}
+	if strings.Contains(logs.String(), citizenID(4)) {
+		t.Errorf("the request log holds a citizen id:\n%s", logs.String())
 	}
 
 	// Load: 8 callers × 40 requests over items, CSV, tiles and lookups; every answer served

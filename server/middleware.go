@@ -88,7 +88,7 @@ func logRequests(next http.Handler) http.Handler {
 		slog.InfoContext(r.Context(), "request",
 			"request_id", RequestID(r.Context()),
 			"method", r.Method,
-			"path", r.URL.Path,
+			"path", api.LogPath(r),
 			"route", routeOf(r),
 			"status", rec.code(),
 			"bytes", rec.bytes,

@@ -65,3 +65,15 @@ func (r Result) Percentile(q float64) float64 {
 	i := min(int(float64(len(r.Latencies))*q), len(r.Latencies)-1) // as Report picks them
 	return ms(r.Latencies[i])
 }
+
+// Add merges o, measured over another slice of time, into r: benchmarks that interleave what
+// they compare in short slices add the slices of each side up.
+func (r *Result) Add(o Result) {
+	r.Duration += o.Duration
+	r.Latencies = append(r.Latencies, o.Latencies...)
+	slices.Sort(r.Latencies)
+	r.Errors += o.Errors
+	if r.FirstErr == nil {
+		r.FirstErr = o.FirstErr
+	}
+}
