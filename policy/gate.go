@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -198,33 +199,48 @@ func (g *Gate) history(ctx context.Context, p access.Principal, entry, needs str
 	return strings.Join(said, "; ") + ". " + file
 }
 
-// Record writes the log entry of an answer drawn from views before it is sent: one record per
+// Record writes the log entries of an answer drawn from views before it is sent: one record per
 // view that discloses non-open data, with rows[i] the rows view i disclosed. Nothing is written
-// for open data. An error is a 503 the handler must send instead of the body.
+// for open data. The records of one answer (a map tile of many layers) are queued together, so
+// they share one commit. An error is a 503 the handler must send instead of the body.
 func (g *Gate) Record(r *http.Request, views []*View, op string, rows []int64, status int, body []byte) error {
-	var digest string
+	var recs []audit.Record
 	for i, v := range views {
 		if !v.Logged {
 			continue
 		}
-		if g == nil || g.log == nil {
-			return api.Errorf(http.StatusServiceUnavailable, "Unavailable", msgUnlogged)
-		}
-		if digest == "" {
-			sum := sha256.Sum256(body)
-			digest = hex.EncodeToString(sum[:])
+		if recs == nil {
+			if g == nil || g.log == nil {
+				return api.Errorf(http.StatusServiceUnavailable, "Unavailable", msgUnlogged)
+			}
 		}
 		p := v.Principal
 		n := rows[i]
-		err := g.log.Record(r.Context(), audit.Record{
+		recs = append(recs, audit.Record{
 			Principal: p.String(), CredentialID: p.Credential, Application: p.Application,
 			EntryID: v.Layer.EntryID, Collection: v.Layer.ID, Operation: op, Query: r.URL.RequestURI(),
-			Rows: &n, Status: status, ResponseDigest: digest,
+			Rows: &n, Status: status,
 		})
-		if err != nil {
-			slog.ErrorContext(r.Context(), "audit record failed", "err", err, "collection", v.Layer.ID)
-			return api.Errorf(http.StatusServiceUnavailable, "Unavailable", msgUnlogged)
-		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	sum := sha256.Sum256(body)
+	digest := hex.EncodeToString(sum[:])
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	for i := range recs {
+		recs[i].ResponseDigest = digest
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.log.Record(r.Context(), recs[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		slog.ErrorContext(r.Context(), "audit record failed", "err", err, "operation", op)
+		return api.Errorf(http.StatusServiceUnavailable, "Unavailable", msgUnlogged)
 	}
 	return nil
 }

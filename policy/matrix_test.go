@@ -394,6 +394,36 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 
+	// The map's tile of all layers: each caller gets the layers it may read; naming one it may
+	// not is refused.
+	t.Run("dataset tile", func(t *testing.T) {
+		all := fmt.Sprintf("/tiles/WebMercatorQuad/%d/%d/%d", zoom, tileY, tileX)
+		for who, want := range map[string][]string{
+			"anonymous": {"communes-x"},
+			"connected": {"communes-x", "parcels-x"},
+			"unmasker":  {"citizens-by-commune", "communes-x", "parcels-x"},
+		} {
+			res := m.get(t, who, all)
+			ls, err := mvt.Unmarshal(res.body)
+			if res.status != 200 || err != nil {
+				t.Fatalf("%s: %d %v", who, res.status, err)
+			}
+			var got []string
+			for _, l := range ls {
+				if strings.HasSuffix(l.Name, "-x") || l.Name == "citizens-by-commune" {
+					got = append(got, l.Name)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: layers %v, want %v", who, got, want)
+			}
+		}
+		if res := m.get(t, "anonymous", all+"?collections=communes-x,parcels-x"); res.status != 401 {
+			t.Errorf("anonymous naming parcels-x: %d, want 401", res.status)
+		}
+	})
+
 	// Links: the open communes list their citizens only to those who may read them, counting
 	// only the citizens each may read.
 	t.Run("links", func(t *testing.T) {

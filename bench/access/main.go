@@ -7,11 +7,13 @@
 //	on:  to that key while the collection takes its entry's categories (default) — the policy's
 //	     view, and one audit record committed before each answer;
 //
-// in the same run against the same data, the modes interleaved case by case, their order
-// alternating (the policy is switched with layers.SetPolicy, what `hub layers policy` runs, and
-// every hub is polled until it follows). The items and tile statements run directly through
-// pgx give the physical reference. The audit log is counted before and after every keyed run:
-// the answers served and the records written are printed side by side.
+// and the same statement run directly through pgx (the physical reference), against the same
+// data in the same run. Each case is measured in rounds: every side runs a slice of the time in
+// each round, in the order sql, off, key, on and back, so that load from anything else on the
+// machine falls on every side alike; the spread of the on/off ratio over the rounds is printed.
+// The policy is switched with layers.SetPolicy (what `hub layers policy` runs) and every hub is
+// polled until it follows. The audit log is counted around every keyed slice: the answers
+// served and the records written are printed side by side.
 //
 //	HUB_BENCH_KEY=hub_… go run ./bench/access -url http://127.0.0.1:A -cold http://127.0.0.1:B \
 //	    -agency AGENCY -application APP -duration 12s
@@ -32,7 +34,9 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,13 +51,20 @@ import (
 	"github.com/haiduong/hub/tiles"
 )
 
+const maxZoom = 18
+
+// warmup is the unmeasured run of a case's statement before its measurements, so that reading
+// the table into memory is not charged to whichever side runs first.
+const warmup = 3 * time.Second
+
 func main() {
 	warmURL := flag.String("url", "http://127.0.0.1:8080", "hub with its tile cache on")
 	coldURL := flag.String("cold", "", "hub with its tile cache off (cold tiles; skipped when empty)")
 	coll := flag.String("collection", "land-parcels", "collection")
 	agency := flag.String("agency", "", "the connected agency whose key is in HUB_BENCH_KEY")
 	app := flag.String("application", "", "its application")
-	dur := flag.Duration("duration", 12*time.Second, "time per measurement")
+	dur := flag.Duration("duration", 12*time.Second, "time per side and case, over all rounds")
+	rounds := flag.Int("rounds", 4, "rounds each case's time is cut into")
 	nWarm := flag.Int("warm-tiles", 500, "distinct tiles repeated with the cache warm")
 	nCold := flag.Int("cold-tiles", 5000, "distinct random tiles with the cache off")
 	limit := flag.Int("limit", 100, "features per items page")
@@ -64,15 +75,15 @@ func main() {
 	}
 	ctx := context.Background()
 	pool, _, _ := measure.Collection(ctx, *coll)
-	b := &bench{ctx: ctx, pool: pool, coll: *coll, key: key, dur: *dur,
+	b := &bench{ctx: ctx, pool: pool, coll: *coll, key: key, slice: *dur / time.Duration(*rounds), rounds: *rounds,
 		hubs:   []string{*warmURL},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	if *coldURL != "" {
 		b.hubs = append(b.hubs, *coldURL)
 	}
 
-	// The open snapshot of the layer: what direct SQL reads (policy.Open()), and the agency's
-	// view of the default one, to say whether the policy changes the statement at all.
+	// The open snapshot of the layer is what direct SQL reads (policy.Open()); the agency's view
+	// of the default one says whether the policy changes the items statement at all.
 	b.set(false)
 	openReg, openL := b.reg, b.layer
 	b.set(true)
@@ -108,40 +119,40 @@ func main() {
 		Scan(&version, &syncCommit, &fsync); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s: %d features, zoom %d–%d; %s per run; hubs, clients and PostgreSQL %s (synchronous_commit=%s, fsync=%s) on the same %d CPUs\n",
-		*coll, openL.Features, minZoom(openL), maxZoom, *dur, version, syncCommit, fsync, runtime.NumCPU())
-	fmt.Printf("off = anonymous caller, %s open (no restriction, no audit)\n", *coll)
-	fmt.Printf("key = the same key while %s is open: authentication and policy, nothing to log\n", *coll)
-	fmt.Printf("on  = key of %s/%s (approved request), %s %v: policy view + one audit record per answer\n",
-		*agency, *app, *coll, b.layer.Categories)
+	fmt.Printf("%s: %d features, tiles at z%d–%d; %s per side and case in %d rounds; hubs, clients and PostgreSQL %s\n",
+		*coll, openL.Features, minZoom(openL), maxZoom, *dur, *rounds, version)
+	fmt.Printf("(synchronous_commit=%s, fsync=%s) on the same %d CPUs\n", syncCommit, fsync, runtime.NumCPU())
+	fmt.Printf("off = anonymous caller, %s open: no restriction, no audit\n", *coll)
+	fmt.Printf("key = key of %s/%s while %s is open: authentication and policy, nothing to log\n", *agency, *app, *coll)
+	fmt.Printf("on  = the same key, %s %v (approved request): policy view + one audit record per answer\n",
+		*coll, b.layer.Categories)
 	fmt.Printf("the agency's items statement is %s\n\n", sameSQL)
 	fmt.Printf("%-44s %4s %10s %10s %8s %8s %8s %9s %9s\n", "", "conc", "req/s", "items/s", "p50 ms", "p99 ms", "mean KB", "served", "audited")
 
-	tileURL := func(base string) func(t maptile.Tile) string {
-		return func(t maptile.Tile) string {
-			return fmt.Sprintf("%s/collections/%s/tiles/WebMercatorQuad/%d/%d/%d", base, *coll, t.Z, t.Y, t.X)
-		}
+	tileURL := func(base string, t maptile.Tile) string {
+		return fmt.Sprintf("%s/collections/%s/tiles/WebMercatorQuad/%d/%d/%d", base, *coll, t.Z, t.Y, t.X)
 	}
-	reverse := false // alternate the order of the modes, so that none always runs on a warmer machine
 	for _, c := range []int{8, 32} {
 		fmt.Printf("tiles, cache warm (%d tiles repeated)\n", len(warmTiles))
-		b.modes(&reverse, c, func(r *rand.Rand) string { return tileURL(*warmURL)(warmTiles[r.IntN(len(warmTiles))]) },
-			func(withKey bool) { b.fill(warmTiles, tileURL(*warmURL), withKey) }, tileStatus, false)
+		b.compare(c, nil, func(r *rand.Rand) string { return tileURL(*warmURL, warmTiles[r.IntN(len(warmTiles))]) },
+			func(withKey bool) {
+				b.fill(warmTiles, func(t maptile.Tile) string { return tileURL(*warmURL, t) }, withKey)
+			},
+			tileStatus, false)
 	}
 	if *coldURL != "" {
+		views := []*policy.View{policy.Open().View(openL)}
+		tile := func(r *rand.Rand) (int, int, error) {
+			t := coldTiles[r.IntN(len(coldTiles))]
+			var mvt []byte
+			sql, args := tiles.SQL(views, int(t.Z), int(t.X), int(t.Y))
+			err := pool.QueryRow(ctx, sql, args...).Scan(&mvt)
+			return len(mvt), 0, err
+		}
+		b.sqlRun(8, warmup, tile)
 		for _, c := range []int{8, 32} {
 			fmt.Printf("tiles, cache off (%d random tiles)\n", len(coldTiles))
-			views := []*policy.View{policy.Open().View(openL)}
-			tile := func(r *rand.Rand) (int, int, error) {
-				t := coldTiles[r.IntN(len(coldTiles))]
-				var mvt []byte
-				sql, args := tiles.SQL(views, int(t.Z), int(t.X), int(t.Y))
-				err := pool.QueryRow(ctx, sql, args...).Scan(&mvt)
-				return len(mvt), 0, err
-			}
-			b.sqlRun(c, warmup, tile) // the database's buffers, not the first measurement, pay for reading the table
-			b.line("direct SQL (pgx), same tile statement", c, b.sqlRun(c, b.dur, tile), false, -1)
-			b.modes(&reverse, c, func(r *rand.Rand) string { return tileURL(*coldURL)(coldTiles[r.IntN(len(coldTiles))]) },
+			b.compare(c, tile, func(r *rand.Rand) string { return tileURL(*coldURL, coldTiles[r.IntN(len(coldTiles))]) },
 				nil, tileStatus, false)
 		}
 	}
@@ -160,7 +171,7 @@ func main() {
 		params func(*rand.Rand) (url.Values, int64)
 	}{
 		{fmt.Sprintf("items, limit=%d at random cursor positions", *limit), pageParams},
-		{fmt.Sprintf("items, limit=%d in a 300 m bbox", *limit), boxParams},
+		{fmt.Sprintf("items, limit=%d in a 300 m bbox around a random parcel", *limit), boxParams},
 	} {
 		fmt.Println(kind.name)
 		page := func(r *rand.Rand) (int, int, error) {
@@ -184,8 +195,7 @@ func main() {
 			return size, n, rows.Err()
 		}
 		b.sqlRun(8, warmup, page)
-		b.line("direct SQL (pgx), same items statement", 8, b.sqlRun(8, b.dur, page), true, -1)
-		b.modes(&reverse, 8, func(r *rand.Rand) string {
+		b.compare(8, page, func(r *rand.Rand) string {
 			q, after := kind.params(r)
 			if after > 0 {
 				q.Set("cursor", spatial.CursorAfter(after))
@@ -194,7 +204,7 @@ func main() {
 		}, nil, itemsStatus, true)
 	}
 
-	fmt.Printf("\n\"on\" runs, cache fills included: %d answers served, %d audit records written", b.served, b.audited)
+	fmt.Printf("\n\"on\" slices, cache fills included: %d answers served, %d audit records written", b.served, b.audited)
 	if b.served == b.audited {
 		fmt.Println(" — equal")
 	} else {
@@ -205,11 +215,6 @@ func main() {
 		b.set(true) // leave the collection as it was found: its entry's categories
 	}
 }
-
-const maxZoom = 18
-
-// warmup is the unmeasured run of a case's statement before its measurements.
-const warmup = 3 * time.Second
 
 func minZoom(l *layers.Layer) int { return max(14, l.MinZoom) }
 
@@ -224,14 +229,106 @@ type bench struct {
 	hubs   []string
 	coll   string
 	key    string
-	dur    time.Duration
+	slice  time.Duration // one side's time in one round
+	rounds int
 
 	protected bool // the collection is at its entry's categories, not open
+	epoch     int  // counts policy switches: a switch changes the tile cache's keys
+	filled    map[string]int
 	reg       *layers.Registry
 	layer     *layers.Layer
 
-	served, audited int // over every "on" run, cache fills included
-	strayRecords    int // audit records written during keyed runs on the open collection: 0
+	served, audited int // over every "on" slice, cache fills included
+	strayRecords    int // audit records written during keyed slices on the open collection: 0
+}
+
+// side is one of what a case compares: direct SQL, or the hub serving one way.
+type side struct {
+	name      string
+	direct    bool
+	protected bool // the collection takes its entry's categories (default), not open
+	key       bool
+}
+
+var (
+	direct = side{name: "direct SQL (pgx), same statement", direct: true}
+	off    = side{name: "off: anonymous, collection open"}
+	keyed  = side{name: "key, collection open (policy, no audit)", key: true}
+	on     = side{name: "on:  agency key, policy view + audit", protected: true, key: true}
+)
+
+// compare measures one case: the sides in rounds, each round in the order of the one before
+// reversed (sql, off, key, on, on, key, off, sql…), so that each side runs as often early as
+// late and no side always follows a policy switch. sql is the direct statement (nil: none).
+// prepare runs before each hub slice (filling the cache). The audit log is counted around every
+// keyed slice.
+func (b *bench) compare(conc int, sql func(*rand.Rand) (int, int, error), next func(*rand.Rand) string,
+	prepare func(withKey bool), ok func(int) bool, items bool) {
+	sides := []side{off, keyed, on}
+	if sql != nil {
+		sides = append([]side{direct}, sides...)
+	}
+	total := map[side]*run{}
+	rates := map[side][]float64{} // per round
+	for _, s := range sides {
+		total[s] = &run{audited: -1}
+	}
+	for round := range b.rounds {
+		order := slices.Clone(sides)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, s := range order {
+			var res run
+			if s.direct {
+				res = b.sqlRun(conc, b.slice, sql)
+			} else {
+				if b.protected != s.protected {
+					b.set(s.protected)
+				}
+				before := b.auditCount()
+				if prepare != nil {
+					prepare(s.key)
+				}
+				mid := b.auditCount()
+				res = b.httpRun(conc, next, s.key, ok, items)
+				if s.key {
+					after := b.auditCount()
+					res.audited = after - mid
+					if s.protected {
+						b.audited += after - before
+						b.served += res.Served()
+					} else {
+						b.strayRecords += after - before
+					}
+				}
+			}
+			total[s].add(res)
+			rates[s] = append(rates[s], res.Rate())
+		}
+	}
+	for _, s := range sides {
+		b.line(s.name, conc, *total[s], items)
+	}
+	for _, s := range []side{keyed, on} {
+		o, x := total[off], total[s]
+		if o.Served() == 0 || x.Served() == 0 {
+			continue
+		}
+		name := "on/off"
+		if s == keyed {
+			name = "key/off"
+		}
+		var spread []string
+		for i := range rates[s] {
+			if rates[off][i] > 0 {
+				spread = append(spread, fmt.Sprintf("%.0f", 100*rates[s][i]/rates[off][i]))
+			}
+		}
+		fmt.Printf("  %-42s %4s %9.1f%% %10s %7.2f× %7.2f× %8s   rounds: %s %%\n", name, "", 100*x.Rate()/o.Rate(), "",
+			x.Percentile(0.5)/o.Percentile(0.5), x.Percentile(0.99)/o.Percentile(0.99),
+			fmt.Sprintf("%.2f/%.2f", x.meanKB(), o.meanKB()), strings.Join(spread, ", "))
+	}
 }
 
 // set switches the collection's policy — open, or its entry's categories when protected — and
@@ -271,6 +368,7 @@ func (b *bench) set(protected bool) {
 		log.Fatalf("no collection %s", b.coll)
 	}
 	b.protected, b.reg, b.layer = protected, reg, l
+	b.epoch++
 }
 
 // get fetches u, with the key when withKey, and returns the status and body.
@@ -300,87 +398,54 @@ func (b *bench) auditCount() int {
 	return n
 }
 
-// fill requests every tile once as the next run will, so that the run hits the cache.
+// fill requests every tile once as the next slice will, from 8 clients, unless that was done
+// since the last policy switch (which changes the cache's keys): the slice then hits the cache.
 func (b *bench) fill(list []maptile.Tile, tileURL func(maptile.Tile) string, withKey bool) {
-	for _, t := range list {
-		status, body, err := b.get(tileURL(t), withKey)
-		if err != nil || !tileStatus(status) {
-			log.Fatalf("filling the cache: %s: %d %v %.300s", tileURL(t), status, err, body)
-		}
-		if withKey && b.protected {
-			b.served++
-		}
+	id := fmt.Sprintf("%p %v", &list[0], withKey)
+	if b.filled == nil {
+		b.filled = map[string]int{}
 	}
-}
-
-// mode is how a run is served: the collection open or at its entry's categories, and the
-// caller anonymous or the agency's key.
-type mode struct {
-	name      string
-	protected bool // the collection takes its entry's categories (default), not open
-	key       bool
-}
-
-var (
-	off    = mode{"off: anonymous, collection open", false, false}
-	keyed  = mode{"key, collection open (policy, no audit)", false, true}
-	onMode = mode{"on:  agency key, policy view + audit", true, true}
-)
-
-// modes measures the same requests off, with the key on the open collection, and on — or in
-// the reverse order, alternating between calls — counting the audit log around every keyed
-// run. The middle mode authenticates and decides like "on" but discloses only open data, so
-// writes no audit record: it separates the policy's share from the log's.
-func (b *bench) modes(reverse *bool, conc int, next func(*rand.Rand) string, prepare func(withKey bool), ok func(int) bool, items bool) {
-	order := []mode{off, keyed, onMode}
-	if *reverse {
-		order = []mode{onMode, keyed, off}
+	if b.filled[id] == b.epoch {
+		return
 	}
-	*reverse = !*reverse
-	got := map[mode]run{}
-	for _, m := range order {
-		if b.protected != m.protected {
-			b.set(m.protected)
-		}
-		before := b.auditCount()
-		if prepare != nil {
-			prepare(m.key)
-		}
-		mid := b.auditCount()
-		res := b.httpRun(conc, next, m.key, ok, items)
-		audited := -1
-		if m.key {
-			after := b.auditCount()
-			audited = after - mid
-			if m.protected {
-				b.audited += after - before
-				b.served += res.Served()
-			} else {
-				b.strayRecords += after - before
+	b.filled[id] = b.epoch
+	var wg sync.WaitGroup
+	work := make(chan maptile.Tile)
+	for range 8 {
+		wg.Go(func() {
+			for t := range work {
+				status, body, err := b.get(tileURL(t), withKey)
+				if err != nil || !tileStatus(status) {
+					log.Fatalf("filling the cache: %s: %d %v %.300s", tileURL(t), status, err, body)
+				}
 			}
-		}
-		got[m] = res
-		b.line(m.name, conc, res, items, audited)
+		})
 	}
-	for _, m := range []mode{keyed, onMode} {
-		o, x := got[off], got[m]
-		if o.Served() == 0 || x.Served() == 0 {
-			continue
-		}
-		name := "on/off"
-		if m == keyed {
-			name = "key on open/off"
-		}
-		fmt.Printf("  %-42s %4s %9.1f%% %10s %7.2f× %7.2f× %8s\n", name, "", 100*x.Rate()/o.Rate(), "",
-			x.Percentile(0.5)/o.Percentile(0.5), x.Percentile(0.99)/o.Percentile(0.99),
-			fmt.Sprintf("%.2f/%.2f", x.meanKB(), o.meanKB()))
+	for _, t := range list {
+		work <- t
+	}
+	close(work)
+	wg.Wait()
+	if withKey && b.protected {
+		b.served += len(list)
 	}
 }
 
-// run is one measurement with the bytes and items its successful requests returned.
+// run is a measurement with the bytes and items its successful requests returned and, for a
+// keyed hub side, the audit records written meanwhile (-1 otherwise).
 type run struct {
 	measure.Result
 	bytes, items int64
+	audited      int
+}
+
+func (r *run) add(o run) {
+	r.Result.Add(o.Result)
+	r.bytes += o.bytes
+	r.items += o.items
+	if o.audited >= 0 {
+		r.audited = max(r.audited, 0) + o.audited
+	}
 }
 
 func (r run) meanKB() float64 {
@@ -390,12 +455,12 @@ func (r run) meanKB() float64 {
 	return float64(r.bytes) / float64(r.Served()) / 1024
 }
 
-// httpRun requests next's URLs from conc clients, with the key when withKey. A status ok does not
-// accept is an error carrying the hub's body.
+// httpRun requests next's URLs from conc clients for one slice, with the key when withKey. A
+// status ok does not accept is an error carrying the hub's body.
 func (b *bench) httpRun(conc int, next func(*rand.Rand) string, withKey bool, ok func(int) bool, items bool) run {
 	var mu sync.Mutex
-	var total run
-	total.Result = measure.Run(conc, b.dur, func(r *rand.Rand) error {
+	total := run{audited: -1}
+	total.Result = measure.Run(conc, b.slice, func(r *rand.Rand) error {
 		u := next(r)
 		status, body, err := b.get(u, withKey)
 		if err != nil {
@@ -417,10 +482,11 @@ func (b *bench) httpRun(conc int, next func(*rand.Rand) string, withKey bool, ok
 	return total
 }
 
-// sqlRun runs one statement per request through the pool; q returns the bytes and items read.
+// sqlRun runs one statement per request through the pool for dur; q returns the bytes and
+// items read.
 func (b *bench) sqlRun(conc int, dur time.Duration, q func(*rand.Rand) (int, int, error)) run {
 	var mu sync.Mutex
-	var total run
+	total := run{audited: -1}
 	total.Result = measure.Run(conc, dur, func(r *rand.Rand) error {
 		size, n, err := q(r)
 		if err != nil {
@@ -435,8 +501,8 @@ func (b *bench) sqlRun(conc int, dur time.Duration, q func(*rand.Rand) (int, int
 	return total
 }
 
-// line prints one measurement; audited < 0 for runs that write no audit record.
-func (b *bench) line(name string, conc int, r run, items bool, audited int) {
+// line prints one side's measurement; served and audited for keyed hub sides.
+func (b *bench) line(name string, conc int, r run, items bool) {
 	if r.Served() == 0 {
 		fmt.Printf("  %-42s %4d  no successful request (%d errors; first: %v)\n", name, conc, r.Errors, r.FirstErr)
 		return
@@ -446,8 +512,8 @@ func (b *bench) line(name string, conc int, r run, items bool, audited int) {
 		perSec = fmt.Sprintf("%.0f", float64(r.items)/r.Duration.Seconds())
 	}
 	served, aud := "", ""
-	if audited >= 0 {
-		served, aud = strconv.Itoa(r.Served()), strconv.Itoa(audited)
+	if r.audited >= 0 {
+		served, aud = strconv.Itoa(r.Served()), strconv.Itoa(r.audited)
 	}
 	fmt.Printf("  %-42s %4d %10.1f %10s %8.2f %8.2f %8.2f %9s %9s\n", name, conc, r.Rate(), perSec,
 		r.Percentile(0.5), r.Percentile(0.99), r.meanKB(), served, aud)
