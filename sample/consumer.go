@@ -3,6 +3,7 @@ package sample
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,7 +42,11 @@ func Consumer(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 		        current_date + 365, 'Xóa khi kết thúc thỏa thuận — deleted when the agreement ends', 'approved', now(), 'admin'
 		 WHERE NOT EXISTS (SELECT FROM agreements a WHERE a.application_id = $2 AND a.status = 'approved' AND a.ends_on > current_date)`,
 	} {
-		if _, err := tx.Exec(ctx, stmt, ConsumerAgency, ConsumerApplication); err != nil {
+		args := []any{ConsumerAgency, ConsumerApplication}
+		if !strings.Contains(stmt, "$2") {
+			args = args[:1]
+		}
+		if _, err := tx.Exec(ctx, stmt, args...); err != nil {
 			return "", fmt.Errorf("demo consumer: %w", err)
 		}
 	}

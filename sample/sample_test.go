@@ -3,7 +3,9 @@ package sample_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/haiduong/hub/access"
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
@@ -121,5 +123,44 @@ func TestSample(t *testing.T) {
 	q(digest, &other)
 	if first != again || first == other {
 		t.Errorf("determinism: seed 7 gave %s then %s; seed 8 gave %s", first, again, other)
+	}
+}
+
+// TestDemoConsumer: make demo's key reads the land parcels (a default entry) with the owners'
+// names masked (its agreement does not unmask them); a second run adds nothing but a key.
+func TestDemoConsumer(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	var keys []string
+	for range 2 {
+		k, err := sample.Consumer(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	p, err := access.NewAuthenticator(pool, nil).Authenticate(ctx, keys[1])
+	if err != nil || p.Agency != sample.ConsumerAgency {
+		t.Fatalf("key: %+v %v", p, err)
+	}
+	g, err := access.Grants(ctx, pool, p.Agency, p.Application, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defaults, agreements int
+	for _, x := range g {
+		if x.Category == "specific" {
+			agreements++
+			if x.Entry != "dat-dai" || x.Unmask {
+				t.Errorf("agreement %+v", x)
+			}
+		} else {
+			defaults++
+		}
+	}
+	var want int
+	pool.QueryRow(ctx, `SELECT count(*) FROM catalog_entries WHERE 'default' = ANY (categories)`).Scan(&want)
+	if defaults != want || agreements != 1 {
+		t.Errorf("%d requests (want %d), %d agreements (want 1) after two runs", defaults, want, agreements)
 	}
 }

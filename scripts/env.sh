@@ -27,3 +27,27 @@ bench_db() {
 }
 # free_port: a loopback port nobody listens on.
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+# bench_key ENTRY [unmask]: prints a new API key (valid a day) of the benchmarks' consuming agency,
+# connected to ENTRY by an approved request or, with "unmask", holding an approved agreement that
+# shows its personal data in clear (lookups by a personal key need it). Needs HUB_DATABASE_URL.
+bench_key() {
+  local entry=$1 mode=${2:-} agency=bench-consumer app=bench-app id
+  q() { psql -X -q -tA "$HUB_DATABASE_URL" -c "$1"; }
+  [ "$(q "SELECT count(*) FROM agencies WHERE id = '$agency'")" = 1 ] ||
+    bin/hub agencies add --id "$agency" --name "Cơ quan đo hiệu năng" --name-en "Benchmark consumer" >/dev/null
+  [ "$(q "SELECT count(*) FROM applications WHERE id = '$app'")" = 1 ] ||
+    bin/hub agencies app --agency "$agency" --id "$app" --name "Ứng dụng đo hiệu năng" >/dev/null
+  if [ "$mode" = unmask ]; then
+    if [ "$(q "SELECT count(*) FROM agreements WHERE application_id = '$app' AND entry_id = '$entry' AND status = 'approved' AND unmask_personal AND ends_on > current_date")" = 0 ]; then
+      id=$(bin/hub requests agree --agency "$agency" --application "$app" --entry "$entry" --purpose "Đo hiệu năng — benchmark" \
+             --ends "$(date -d '+1 year' +%F)" --retention "Không lưu — nothing kept" --unmask |
+           python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+      bin/hub requests approve-agreement "$id" >/dev/null
+    fi
+  elif [ "$(q "SELECT count(*) FROM access_requests WHERE application_id = '$app' AND entry_id = '$entry' AND status = 'approved'")" = 0 ]; then
+    id=$(bin/hub requests submit --agency "$agency" --application "$app" --entry "$entry" --purpose "Đo hiệu năng — benchmark" |
+         python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    bin/hub requests approve "$id" >/dev/null
+  fi
+  bin/hub keys create --agency "$agency" --application "$app" --label benchmark --expires 1d | tail -1
+}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/haiduong/hub/bench/internal/measure"
-	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -36,7 +35,7 @@ func main() {
 	if err := pool.QueryRow(ctx, "SELECT max(fid) FROM "+l.QualifiedTable()).Scan(&maxFID); err != nil {
 		log.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
+	pol, client := measure.Caller(ctx, pool, &http.Transport{MaxIdleConnsPerHost: *conc})
 	// Both sides must read the same table.
 	var served struct {
 		FeatureCount int64 `json:"featureCount"`
@@ -101,7 +100,7 @@ func main() {
 	}
 	sqlPage := func(r *rand.Rand, kind string) (int, error) {
 		q, after := params(r, kind)
-		sql, args, err := spatial.BenchmarkQuery(reg, policy.Open(), l, q, after)
+		sql, args, err := spatial.BenchmarkQuery(reg, pol, l, q, after)
 		if err != nil {
 			return 0, err
 		}

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/haiduong/hub/bench/internal/measure"
-	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/spatial"
 )
 
@@ -59,7 +58,7 @@ func main() {
 		}
 		*filter = fmt.Sprintf("commune_code = '%s'", code)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	pol, client := measure.Caller(ctx, pool, &http.Transport{MaxIdleConnsPerHost: 8})
 	get := func(u string) error {
 		res, err := client.Get(u)
 		if err != nil {
@@ -97,14 +96,14 @@ func main() {
 	measure.Header()
 	for _, c := range []int{1, 8} {
 		measure.Report(fmt.Sprintf("lookup, direct SQL, c=%d", c), c, *dur, 0, func(r *rand.Rand) error {
-			return sql(spatial.BenchmarkLookup(reg, policy.Open(), l, key(r)))
+			return sql(spatial.BenchmarkLookup(reg, pol, l, key(r)))
 		})
 		measure.Report(fmt.Sprintf("lookup, hub /items/{key}, c=%d", c), c, *dur, 0, func(r *rand.Rand) error {
 			return get(*base + "/collections/" + url.PathEscape(*coll) + "/items/" + url.PathEscape(key(r)))
 		})
 	}
 	measure.Report("filtered page, direct SQL, c=8", 8, *dur, *limit, func(r *rand.Rand) error {
-		return sql(spatial.BenchmarkQuery(reg, policy.Open(), l, pageParams, 0))
+		return sql(spatial.BenchmarkQuery(reg, pol, l, pageParams, 0))
 	})
 	measure.Report("filtered page, hub /items, c=8", 8, *dur, *limit, func(r *rand.Rand) error {
 		return get(*base + "/collections/" + url.PathEscape(*coll) + "/items?" + pageParams.Encode())

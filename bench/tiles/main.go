@@ -24,6 +24,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/haiduong/hub/database"
+	"github.com/haiduong/hub/bench/internal/measure"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/tiles"
@@ -62,8 +63,8 @@ func main() {
 		list = append(list, maptile.At([2]float64{lon, lat}, maptile.Zoom(z)))
 	}
 	rows.Close()
-	views := []*policy.View{policy.Open().View(l)}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}
+	pol, client := measure.Caller(ctx, pool, &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true})
+	views := []*policy.View{pol.View(l)}
 	get := func(url string) (int, error) {
 		res, err := client.Get(url)
 		if err != nil {
