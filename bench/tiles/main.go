@@ -23,8 +23,8 @@ import (
 
 	"github.com/paulmach/orb/maptile"
 
-	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/bench/internal/measure"
+	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/tiles"
