@@ -108,9 +108,13 @@ type Field struct {
 	// Category is the field's effective sharing category: its own, else the least restrictive
 	// of its layer's (a "default, specific" database shares base items by default).
 	Category string `json:"category"`
-	Personal bool   `json:"personal,omitempty"`
-	Required bool   `json:"required,omitempty"`
-	CodeList string `json:"codeList,omitempty"`
+	// Inherited says Category is not the field's own but its layer's: saving the field again
+	// (a re-import) keeps it inherited, so a later change of the layer's or entry's category
+	// still reaches it.
+	Inherited bool   `json:"-"`
+	Personal  bool   `json:"personal,omitempty"`
+	Required  bool   `json:"required,omitempty"`
+	CodeList  string `json:"codeList,omitempty"`
 }
 
 // Field returns the field named name.
@@ -175,7 +179,7 @@ FROM layer_fields ORDER BY layer_id, position`)
 			continue
 		}
 		if f.Category == "" {
-			f.Category = l.Categories[0]
+			f.Category, f.Inherited = l.Categories[0], true
 		}
 		if f.Personal && f.Category == "open" {
 			f.Category = "specific" // personal data is never open, whatever the layer says

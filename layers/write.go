@@ -54,7 +54,7 @@ ON CONFLICT (id) DO UPDATE SET
 	for i, f := range l.Fields {
 		names[i] = f.Name
 		var fcat, code any
-		if f.Category != "" {
+		if f.Category != "" && !f.Inherited {
 			fcat = f.Category
 		}
 		if f.CodeList != "" {
