@@ -14,6 +14,7 @@ import (
 
 	"github.com/haiduong/hub/access"
 	"github.com/haiduong/hub/layers"
+	"github.com/haiduong/hub/sample"
 )
 
 // Agency and Application are the connected consumer's ids.
@@ -27,20 +28,21 @@ const (
 func Connected(t testing.TB, pool *pgxpool.Pool) string {
 	t.Helper()
 	ctx := context.Background()
-	_, err := pool.Exec(ctx, `
-INSERT INTO agencies (id, name, name_en) VALUES ($1, 'Cơ quan thử nghiệm', 'Test consumer') ON CONFLICT DO NOTHING`, Agency)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `INSERT INTO agencies (id, name, name_en) VALUES ($1, 'Cơ quan thử nghiệm', 'Test consumer') ON CONFLICT DO NOTHING`, Agency)
 	if err == nil {
-		_, err = pool.Exec(ctx, `INSERT INTO applications (id, agency_id, name) VALUES ($1, $2, 'Ứng dụng thử') ON CONFLICT DO NOTHING`,
+		_, err = tx.Exec(ctx, `INSERT INTO applications (id, agency_id, name) VALUES ($1, $2, 'Ứng dụng thử') ON CONFLICT DO NOTHING`,
 			Application, Agency)
 	}
 	if err == nil {
-		_, err = pool.Exec(ctx, `
-INSERT INTO access_requests (agency_id, application_id, entry_id, purpose, status, decided_at, decided_by)
-SELECT $1, $2, e.id, 'kiểm thử — tests', 'approved', now(), 'admin'
-FROM catalog_entries e
-WHERE 'default' = ANY (e.categories)
-  AND NOT EXISTS (SELECT FROM access_requests r WHERE r.application_id = $2 AND r.entry_id = e.id AND r.status = 'approved')`,
-			Agency, Application)
+		err = sample.ConnectDefault(ctx, tx, Agency, Application, "kiểm thử — tests")
+	}
+	if err == nil {
+		err = tx.Commit(ctx)
 	}
 	if err != nil {
 		t.Fatalf("connected consumer: %v", err)
