@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Access control benchmark (access issue): what the policy and the audit log cost. The same
-# tile and items requests on land-parcels, off (anonymous, the collection open: no restriction,
-# no audit) and on (a connected agency's API key, the collection back to its entry's default
-# category: policy view + one audit record per answer), interleaved in one run against one
-# database, with the same statements run directly through pgx as the physical reference; the
-# audit log is counted around every "on" run. Builds its own database, hub_bench_access
-# (PARCELS parcels, default 200,000: about a minute on 2 cores).
+# tile and items requests on land-parcels served off (anonymous, the collection open: no
+# restriction, no audit), with a connected agency's key on the open collection (policy, nothing
+# to log), and on (that key, the collection back to its entry's default category: policy view +
+# one audit record per answer), interleaved in rounds in one run against one database, beside
+# the same statements run directly through pgx; the audit log is counted around every keyed run.
+# Builds its own database, hub_bench_access (PARCELS parcels, default 200,000: about a minute on
+# 2 cores the first time).
 #
-#   bench/access.sh [DURATION]     (default 12s per measurement; about 4 minutes in all)
+#   bench/access.sh [DURATION]     (default 12s per side and case; about 5 minutes in all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -20,24 +21,10 @@ start=$SECONDS
 bin/hub sample --if-missing --parcels "${PARCELS:-200000}" --seed 1 | tail -1
 echo "sample: $((SECONDS - start)) s"
 
-# The consumer: an agency whose application has an approved request for dat-dai (the entry of
-# land-parcels, shared default + specific), and a key of it made for this run.
-agency=bench-consumer app=bench-app
-sql() { psql -X -q -tA "$HUB_DATABASE_URL" -c "$1"; }
-if [ "$(sql "SELECT count(*) FROM agencies WHERE id = '$agency'")" = 0 ]; then
-  bin/hub agencies add --id "$agency" --name "Cơ quan đo hiệu năng" --name-en "Benchmark consumer" >/dev/null
-fi
-if [ "$(sql "SELECT count(*) FROM applications WHERE id = '$app'")" = 0 ]; then
-  bin/hub agencies app --agency "$agency" --id "$app" --name "Ứng dụng đo hiệu năng" >/dev/null
-fi
-if [ "$(sql "SELECT count(*) FROM access_requests WHERE application_id = '$app' AND entry_id = 'dat-dai' AND status = 'approved'")" = 0 ]; then
-  id=$(bin/hub requests submit --agency "$agency" --application "$app" --entry dat-dai \
-         --purpose "Đo hiệu năng — benchmark" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-  bin/hub requests approve "$id" >/dev/null
-fi
-created=$(bin/hub keys create --agency "$agency" --application "$app" --label "bench/access.sh" --expires 1d)
-key_id=$(echo "$created" | head -1 | awk '{print $2}')
-export HUB_BENCH_KEY=$(echo "$created" | tail -1)
+# The benchmarks' consuming agency, connected to dat-dai (the entry of land-parcels, shared
+# default + specific) by an approved request, with a key made for this run.
+export HUB_BENCH_KEY=$(bench_key dat-dai)
+key_id=${HUB_BENCH_KEY:0:12} # hub_ and the 8 characters of the public id
 
 # Two hubs on loopback: tile cache on (warm runs, items) and off (cold tiles). Rate limits off on
 # both, or the anonymous bucket (50/s) and the key's (200/s) would be measured instead.
@@ -55,7 +42,7 @@ for a in "$warm" "$cold"; do
   for _ in $(seq 50); do curl -sf "http://$a/health" >/dev/null && break; sleep 0.2; done
 done
 go build -o bin/bench-access ./bench/access
-bin/bench-access -url "http://$warm" -cold "http://$cold" -agency "$agency" -application "$app" -duration "${1:-12s}"
+bin/bench-access -url "http://$warm" -cold "http://$cold" -duration "${1:-12s}"
 echo "hub peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$p1/status) (cache on), $(awk '/VmHWM/ {print $2, $3}' /proc/$p2/status) (cache off)"
 start=$SECONDS
 bin/hub audit verify | head -1

@@ -15,8 +15,7 @@
 // polled until it follows. The audit log is counted around every keyed slice: the answers
 // served and the records written are printed side by side.
 //
-//	HUB_BENCH_KEY=hub_… go run ./bench/access -url http://127.0.0.1:A -cold http://127.0.0.1:B \
-//	    -agency AGENCY -application APP -duration 12s
+//	HUB_BENCH_KEY=hub_… go run ./bench/access -url http://127.0.0.1:A -cold http://127.0.0.1:B -duration 12s
 //
 // -url is a hub with its tile cache on, -cold one with it off (bench/access.sh starts both).
 // It never fails on a timing.
@@ -61,8 +60,6 @@ func main() {
 	warmURL := flag.String("url", "http://127.0.0.1:8080", "hub with its tile cache on")
 	coldURL := flag.String("cold", "", "hub with its tile cache off (cold tiles; skipped when empty)")
 	coll := flag.String("collection", "land-parcels", "collection")
-	agency := flag.String("agency", "", "the connected agency whose key is in HUB_BENCH_KEY")
-	app := flag.String("application", "", "its application")
 	dur := flag.Duration("duration", 12*time.Second, "time per side and case, over all rounds")
 	rounds := flag.Int("rounds", 4, "rounds each case's time is cut into")
 	nWarm := flag.Int("warm-tiles", 500, "distinct tiles repeated with the cache warm")
@@ -70,11 +67,15 @@ func main() {
 	limit := flag.Int("limit", 100, "features per items page")
 	flag.Parse()
 	key := os.Getenv("HUB_BENCH_KEY")
-	if key == "" || *agency == "" || *app == "" {
-		log.Fatal("give the connected agency's key in HUB_BENCH_KEY and -agency, -application")
+	if key == "" {
+		log.Fatal("give the API key of an agency connected to the collection's entry in HUB_BENCH_KEY (bench/access.sh makes one)")
 	}
 	ctx := context.Background()
 	pool, _, _ := measure.Collection(ctx, *coll)
+	principal, err := access.NewAuthenticator(pool, nil).Authenticate(ctx, key)
+	if err != nil {
+		log.Fatalf("HUB_BENCH_KEY: %v", err)
+	}
 	b := &bench{ctx: ctx, pool: pool, coll: *coll, key: key, slice: *dur / time.Duration(*rounds), rounds: *rounds,
 		hubs:   []string{*warmURL},
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
@@ -87,12 +88,12 @@ func main() {
 	b.set(false)
 	openReg, openL := b.reg, b.layer
 	b.set(true)
-	pol, err := policy.NewDecider(pool).For(ctx, access.Principal{Kind: access.Agency, Agency: *agency, Application: *app})
+	pol, err := policy.NewDecider(pool).For(ctx, principal)
 	if err != nil {
 		log.Fatal(err)
 	}
 	if v := pol.View(b.layer); !v.Readable() || !v.Logged {
-		log.Fatalf("%s/%s cannot read %s as default data (readable %v, logged %v): connect it first", *agency, *app, *coll, v.Readable(), v.Logged)
+		log.Fatalf("%s cannot read %s as default data (readable %v, logged %v): connect it first", principal, *coll, v.Readable(), v.Logged)
 	}
 	probe := url.Values{"limit": {strconv.Itoa(*limit)}}
 	openSQL, _, err1 := spatial.BenchmarkQuery(openReg, policy.Open(), openL, probe, 1)
@@ -123,7 +124,8 @@ func main() {
 		*coll, openL.Features, minZoom(openL), maxZoom, *dur, *rounds, version)
 	fmt.Printf("(synchronous_commit=%s, fsync=%s) on the same %d CPUs\n", syncCommit, fsync, runtime.NumCPU())
 	fmt.Printf("off = anonymous caller, %s open: no restriction, no audit\n", *coll)
-	fmt.Printf("key = key of %s/%s while %s is open: authentication and policy, nothing to log\n", *agency, *app, *coll)
+	fmt.Printf("key = key of %s (application %s) while %s is open: authentication and policy, nothing to log\n",
+		principal, principal.Application, *coll)
 	fmt.Printf("on  = the same key, %s %v (approved request): policy view + one audit record per answer\n",
 		*coll, b.layer.Categories)
 	fmt.Printf("the agency's items statement is %s\n\n", sameSQL)
