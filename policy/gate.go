@@ -199,11 +199,18 @@ func (g *Gate) history(ctx context.Context, p access.Principal, entry, needs str
 	return strings.Join(said, "; ") + ". " + file
 }
 
+// Digest is the hex SHA-256 of an answer's body, as the audit log keeps it.
+func Digest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
 // Record writes the log entries of an answer drawn from views before it is sent: one record per
-// view that discloses non-open data, with rows[i] the rows view i disclosed. Nothing is written
-// for open data. The records of one answer (a map tile of many layers) are queued together, so
-// they share one commit. An error is a 503 the handler must send instead of the body.
-func (g *Gate) Record(r *http.Request, views []*View, op string, rows []int64, status int, body []byte) error {
+// view that discloses non-open data, with rows[i] the rows view i disclosed and digest the
+// body's Digest. Nothing is written for open data. The records of one answer (a map tile of
+// many layers) are queued together, so they share one commit. An error is a 503 the handler
+// must send instead of the body.
+func (g *Gate) Record(r *http.Request, views []*View, op string, rows []int64, status int, digest func() string) error {
 	var recs []audit.Record
 	for i, v := range views {
 		if !v.Logged {
@@ -225,12 +232,11 @@ func (g *Gate) Record(r *http.Request, views []*View, op string, rows []int64, s
 	if len(recs) == 0 {
 		return nil
 	}
-	sum := sha256.Sum256(body)
-	digest := hex.EncodeToString(sum[:])
+	d := digest()
 	errs := make([]error, len(recs))
 	var wg sync.WaitGroup
 	for i := range recs {
-		recs[i].ResponseDigest = digest
+		recs[i].ResponseDigest = d
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -66,7 +66,7 @@ func collect(items *[][]byte) func(item, links []byte) {
 // send logs the answer when it discloses non-open data, then sends it: no data leaves unlogged.
 // Answers drawn from non-open data are private to the caller: no shared cache may keep them.
 func (s *Service) send(w http.ResponseWriter, r *http.Request, v *policy.View, op string, n int, body []byte) {
-	if err := s.gate.Record(r, []*policy.View{v}, op, []int64{int64(n)}, http.StatusOK, body); err != nil {
+	if err := s.gate.Record(r, []*policy.View{v}, op, []int64{int64(n)}, http.StatusOK, func() string { return policy.Digest(body) }); err != nil {
 		api.WriteError(w, r, err)
 		return
 	}

@@ -3,6 +3,8 @@ package tiles
 import (
 	"container/list"
 	"sync"
+
+	"github.com/haiduong/hub/policy"
 )
 
 // entry is a cached tile, raw and gzipped: compressed the first time a client asks for gzip,
@@ -16,6 +18,7 @@ type entry struct {
 
 	countOnce sync.Once
 	counts    map[string]int
+	sum       string // the tile's SHA-256 for the access log, once computed
 }
 
 // size counts the gzipped copy before it exists (about half the tile), so that compressing
@@ -98,9 +101,22 @@ func (c *cache) stats() (entries, bytes int, hits, misses uint64) {
 	return len(c.items), c.used, c.hits, c.misses
 }
 
+// digest is the tile's SHA-256, computed once per cached tile (a cached tile is logged on
+// every request, and hashing 50 KB each time would cost more than serving it).
+func (e *entry) digest() string {
+	e.countOnce.Do(e.account)
+	return e.sum
+}
+
+// account counts the tile's features and hashes it, for the access log.
+func (e *entry) account() {
+	e.counts = countFeatures(e.raw)
+	e.sum = policy.Digest(e.raw)
+}
+
 // featureCounts is how many features each layer of the tile holds, by layer name, for the
 // access log; counted once per cached tile.
 func (e *entry) featureCounts() map[string]int {
-	e.countOnce.Do(func() { e.counts = countFeatures(e.raw) })
+	e.countOnce.Do(e.account)
 	return e.counts
 }

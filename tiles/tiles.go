@@ -177,7 +177,7 @@ func (s *Service) write(w http.ResponseWriter, r *http.Request, vs []*policy.Vie
 		for i, v := range vs {
 			rows[i] = int64(counts[v.Layer.ID])
 		}
-		if err := s.gate.Record(r, vs, "tile", rows, status, e.raw); err != nil {
+		if err := s.gate.Record(r, vs, "tile", rows, status, e.digest); err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
