@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -172,7 +173,7 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 	agreement := `INSERT INTO agreements (agency_id, application_id, entry_id, purpose, unmask_personal, row_filter, starts_on, ends_on, retention, status, reason, decided_at, decided_by)
 	              VALUES ($1, $1 || '-app', $2, 'thử', $3, $4, $5, $6, 'xóa sau 1 năm', $7, $8, now(), 'admin')`
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	for _, who := range []string{"connected", "holder", "unmasker", "revoked", "expired", "other"} {
+	for _, who := range []string{"connected", "holder", "unmasker", "revoked", "expired", "other", "holder5"} {
 		agency := "mx-" + who
 		exec(`INSERT INTO agencies (id, name) VALUES ($1, $1)`, agency)
 		exec(`INSERT INTO applications (id, agency_id, name) VALUES ($1 || '-app', $1, 'app')`, agency)
@@ -186,6 +187,8 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 			exec(request, agency, entry)
 		case "holder":
 			exec(agreement, agency, entry, false, map[string][]string{"commune_code": {"C1"}}, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
+		case "holder5": // several values: the planner then may order conditions differently
+			exec(agreement, agency, entry, false, map[string][]string{"commune_code": {"C1", "Z1", "Z2", "Z3", "Z4"}}, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
 		case "unmasker":
 			exec(agreement, agency, entry, true, nil, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
 		case "revoked":
@@ -393,6 +396,25 @@ func TestMatrix(t *testing.T) {
 			})
 		}
 	}
+
+	// A filter that fails on a value (an overflow) must not run on rows the caller may not read:
+	// its error would tell that such a row exists and what it holds.
+	t.Run("filters see readable rows only", func(t *testing.T) {
+		for _, who := range []string{"holder", "holder5"} {
+			for _, f := range []string{"(so_thua * 3074457345618258602) IS NULL", "commune_code = 'C3' AND so_thua * 1844674407370955161 > 0"} {
+				res := m.get(t, who, "/collections/parcels-x/items?filter="+url.QueryEscape(f))
+				var pg page
+				json.Unmarshal(res.body, &pg)
+				if res.status != 200 || (strings.Contains(f, "C3") && len(pg.Features) != 0) {
+					t.Errorf("%s, filter %s: %d %s", who, f, res.status, res.body)
+				}
+			}
+		}
+		// The same filter on rows the caller reads does fail: the test can tell.
+		if res := m.get(t, "unmasker", "/collections/parcels-x/items?filter="+url.QueryEscape("(so_thua * 3074457345618258602) IS NULL")); res.status != 400 {
+			t.Errorf("the overflow does not fail on readable rows (%d): the test proves nothing", res.status)
+		}
+	})
 
 	// The map's tile of all layers: each caller gets the layers it may read; naming one it may
 	// not is refused.

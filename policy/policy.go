@@ -155,6 +155,11 @@ func rowsOf(g access.Grant, l *layers.Layer) rowSet {
 	if len(g.Rows) == 0 {
 		return rowSet{all: true}
 	}
+	if l.Join != nil {
+		// A joined layer's rows are aggregates of records: a restriction to some records
+		// cannot apply to them, whatever its fields are called.
+		return rowSet{}
+	}
 	for name := range g.Rows {
 		if _, ok := l.Field(name); !ok {
 			return rowSet{}
@@ -219,7 +224,7 @@ func (p *Policy) View(l *layers.Layer) *View {
 			shown = rowSet{all: true}
 		case f.Category == "default" || f.Category == "open": // a personal field is never open
 			for _, g := range requests {
-				if covers(g) && (!f.Personal || len(g.Fields) == 0) {
+				if covers(g) && !f.Personal { // personal data only by agreement
 					shown = rowSet{all: true}
 				}
 			}
@@ -324,11 +329,33 @@ func (v *View) From(alias string, arg Arg, raw ...string) string {
 	for _, c := range v.Columns {
 		cols = append(cols, v.expr(c, alias, arg)+" AS "+pgx.Identifier{c.Name}.Sanitize())
 	}
+	cond := v.rows.sql(v.Layer, alias, arg)
+	if cond != "" {
+		// The planner merges this subquery into the caller's query and may evaluate the
+		// caller's conditions before this WHERE: Guard uses the flag to keep them off the
+		// rows the principal may not read.
+		cols = append(cols, cond+" AS "+ReadableColumn)
+	}
 	sql := "(SELECT " + strings.Join(cols, ", ") + " FROM " + table + " " + a
-	if cond := v.rows.sql(v.Layer, alias, arg); cond != "" {
+	if cond != "" {
 		sql += " WHERE " + cond
 	}
 	return sql + ") " + a
+}
+
+// ReadableColumn is the flag a restricted view's From adds: whether the row is one the
+// principal may read.
+const ReadableColumn = "hub_readable"
+
+// Guard wraps a condition the caller wrote (a CQL2 filter) so that it is evaluated only on rows
+// the principal may read. A condition can fail on a value (an overflow, a bad pattern), and the
+// planner orders conditions by cost, not by the view's nesting: unguarded, a filter that fails
+// on a hidden row would tell by its error that the row exists and what it holds.
+func (v *View) Guard(cond, alias string) string {
+	if v.plain() || v.rows.all {
+		return cond
+	}
+	return "CASE WHEN " + pgx.Identifier{alias}.Sanitize() + "." + ReadableColumn + " THEN (" + cond + ") END"
 }
 
 // Rows is the condition, on alias's stored columns, that a row is one the principal may read;

@@ -123,7 +123,8 @@ func hidden(v *policy.View, q url.Values) string {
 	}
 	for _, p := range []string{"properties", "sortby"} {
 		for _, n := range strings.Split(q.Get(p), ",") {
-			names = append(names, strings.TrimLeft(strings.TrimSpace(n), "+-"))
+			name, _, _ := strings.Cut(strings.TrimSpace(n), " ") // "field DESC"
+			names = append(names, strings.TrimLeft(name, "+-"))
 		}
 	}
 	if q.Get("datetime") != "" && v.Layer.Temporal != "" {

@@ -59,7 +59,7 @@ func (s *Service) parseFilter(iq *itemsQuery, visible []layers.Field, q url.Valu
 	if err != nil {
 		return api.BadParam("filter", msgFilter, err.Error())
 	}
-	iq.where = append(iq.where, "("+sql+")")
+	iq.where = append(iq.where, iq.view.Guard(sql, "t"))
 	iq.args = append(iq.args, args...)
 	return nil
 }
