@@ -559,6 +559,17 @@ func TestEveryAccessIsLogged(t *testing.T) {
 	if n := count(m.ids["connected"]); n != before {
 		t.Errorf("open data logged: %d records", n-before)
 	}
+	// Open items whose links count specific records: the counts are logged, against the
+	// collection they come from, and the answer is private.
+	before = count(m.ids["unmasker"])
+	res0 := m.get(t, "unmasker", "/collections/communes-x/items")
+	var linked string
+	m.pool.QueryRow(ctx, `SELECT string_agg(collection || ':' || rows, ',') FROM audit_log WHERE credential_id = $1 AND seq > (
+		SELECT COALESCE(max(seq), 0) - 1 FROM audit_log WHERE credential_id = $1)`, m.ids["unmasker"]).Scan(&linked)
+	if n := count(m.ids["unmasker"]) - before; n != 1 || linked != "citizens-x:0" || !strings.Contains(res0.header.Get("Cache-Control"), "private") {
+		t.Errorf("open items with counts of specific records: %d records (%s), Cache-Control %q", n, linked, res0.header.Get("Cache-Control"))
+	}
+
 	// One access: one record with what was taken.
 	res := m.get(t, "holder", "/collections/citizens-x/items")
 	var rec struct {

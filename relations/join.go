@@ -20,13 +20,18 @@ func DefineJoin(ctx context.Context, tx pgx.Tx, def layers.Layer, j layers.Join,
 		return fmt.Errorf("joined layer %s: %w", def.ID, err)
 	}
 	l := def
-	// Aggregates of records are the records' data: the joined layer belongs to their entry
-	// and, unless told otherwise, shares as they do.
-	if l.EntryID == "" {
-		l.EntryID = recs.EntryID
+	// A joined layer republishes the base's geometry and the records' aggregates: unless told
+	// otherwise it belongs to the entry of the more restricted of the two and shares as that
+	// one does, so it never opens what either keeps closed.
+	from := recs
+	if rank(leastRestrictive(base.Categories)) > rank(leastRestrictive(recs.Categories)) {
+		from = base
 	}
-	if category == "" && len(recs.Categories) == 1 {
-		category = recs.Categories[0]
+	if l.EntryID == "" {
+		l.EntryID = from.EntryID
+	}
+	if category == "" {
+		category = leastRestrictive(from.Categories)
 	}
 	l.ItemType = layers.Feature
 	l.Table = strings.ReplaceAll(def.ID, "-", "_")
@@ -119,6 +124,9 @@ func joinEnds(ctx context.Context, tx pgx.Tx, j layers.Join) (base, recs *layers
 // specific (a joined layer republishes them), then the aggregates.
 func joinFields(base, recs *layers.Layer, j layers.Join) ([]layers.Field, error) {
 	fields := base.OpenFields()
+	for i := range fields {
+		fields[i].Inherited = false // keep the base's category, not the joined layer's
+	}
 	for _, a := range j.Aggregates {
 		if _, clash := base.Field(a.Name); clash || a.Name == "" {
 			return nil, fmt.Errorf("aggregate name %q is empty or a field of %s", a.Name, base.ID)
@@ -283,4 +291,26 @@ func aggregateOf(j layers.Join, name string) (layers.Aggregate, bool) {
 		}
 	}
 	return layers.Aggregate{}, false
+}
+
+// leastRestrictive is the category that grants the rows of a collection shared as cats.
+func leastRestrictive(cats []string) string {
+	best := "specific"
+	for _, c := range cats {
+		if rank(c) < rank(best) {
+			best = c
+		}
+	}
+	return best
+}
+
+// rank orders the sharing categories from open (0) to specific (2).
+func rank(category string) int {
+	switch category {
+	case "open":
+		return 0
+	case "default":
+		return 1
+	}
+	return 2
 }

@@ -72,5 +72,5 @@ func (s *Service) writeCSV(w http.ResponseWriter, r *http.Request, l *layers.Lay
 	}
 	cw.Flush()
 	bw.Flush()
-	s.send(w, r, iq.view, "csv", p.n, buf.Bytes())
+	s.send(w, r, iq, "csv", p.n, buf.Bytes())
 }

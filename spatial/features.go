@@ -223,7 +223,7 @@ func (s *Service) writeItems(w http.ResponseWriter, r *http.Request, l *layers.L
 	}
 	var held bytes.Buffer
 	var out io.Writer = w
-	if iq.view.Logged {
+	if iq.logged() {
 		out = &held
 	} else {
 		h.Set("Vary", "Authorization")
@@ -265,7 +265,7 @@ func (s *Service) writeItems(w http.ResponseWriter, r *http.Request, l *layers.L
 		slog.DebugContext(ctx, "client went away", "err", err)
 	}
 	if out != w {
-		s.send(w, r, iq.view, "items", p.n, held.Bytes())
+		s.send(w, r, iq, "items", p.n, held.Bytes())
 	}
 }
 
@@ -400,7 +400,7 @@ func (s *Service) HandleItem() http.Handler {
 					pages[i].Href = u.String()
 				}
 			}
-			s.render(w, r, v, "item", "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
+			s.render(w, r, iq, "item", "feature", web.Page{Title: l.Title + " — " + idText, Data: map[string]any{
 				"Layer": l, "Feature": json.RawMessage(feature), "ID": idText, "Links": pages}}, 1)
 			return
 		}
@@ -422,7 +422,7 @@ func (s *Service) HandleItem() http.Handler {
 		writeWithLinks(bw, []byte(feature), all)
 		bw.WriteByte('\n')
 		bw.Flush()
-		s.send(w, r, v, "item", 1, buf.Bytes())
+		s.send(w, r, iq, "item", 1, buf.Bytes())
 	})
 }
 

@@ -50,7 +50,7 @@ func (s *Service) itemsHTML(w http.ResponseWriter, r *http.Request, l *layers.La
 	q.Set("f", "json")
 	jsonURL := "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode()
 	q.Set("f", "csv")
-	s.render(w, r, iq.view, "items", "items", web.Page{Title: l.Title, Data: map[string]any{
+	s.render(w, r, iq, "items", "items", web.Page{Title: l.Title, Data: map[string]any{
 		"Layer": l, "Fields": iq.fields, "Features": feats, "GeoJSON": template.JS(fc),
 		"JSONURL": jsonURL, "CSVURL": "/collections/" + url.PathEscape(l.ID) + "/items?" + q.Encode(),
 		"Next": pages["next"], "Prev": pages["prev"],

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,26 +24,92 @@ import (
 // JSON array, with for each outgoing link [value, target id] (null when the link does not
 // hold for the item's date) and for each backlink [value, count]. Go only turns it into hrefs.
 
-// linkData is the SQL of that array, or NULL when the collection has no links. A link the
-// caller could not follow — to a collection it may not read, or through a field it sees
-// masked or not at all — is NULL, and counts and targets are computed over the rows the
-// caller may read only: a link never reveals a record the caller cannot read.
+// linkViews decides, once per request, which of the collection's links the caller may follow:
+// for each link (Links, then Backlinks) the view of the collection at its other end, or nil
+// when the link is left out — to a collection the caller may not read, or through a field it
+// sees masked or not at all. A link never reveals a record the caller cannot read.
+func (q *itemsQuery) linkViews() []*policy.View {
+	if q.links != nil {
+		return q.links
+	}
+	l := q.layer
+	q.links = make([]*policy.View, 0, len(l.Links)+len(l.Backlinks))
+	view := func(id string) *policy.View {
+		if o, ok := q.registry(id); ok {
+			if v := q.policy.View(o); v.Readable() {
+				return v
+			}
+		}
+		return nil
+	}
+	for _, k := range l.Links {
+		tv := view(k.Target)
+		if tv == nil || !q.shows(q.view, k.SourceField) || !tv.InClear(k.TargetField) ||
+			(k.TimeField != "" && !q.shows(q.view, k.TimeField)) {
+			tv = nil
+		}
+		q.links = append(q.links, tv)
+	}
+	for _, k := range l.Backlinks {
+		sv := view(k.Source)
+		if sv == nil || !q.shows(q.view, k.TargetField) || !sv.InClear(k.SourceField) ||
+			(k.TimeField != "" && !sv.InClear(k.TimeField)) {
+			sv = nil
+		}
+		q.links = append(q.links, sv)
+	}
+	return q.links
+}
+
+// logged says whether the answer discloses non-open data: the collection's own, or counts and
+// targets read from a linked collection that is not open.
+func (q *itemsQuery) logged() bool {
+	if q.view.Logged {
+		return true
+	}
+	if q.csv {
+		return false // CSV carries no links
+	}
+	for _, v := range q.linkViews() {
+		if v != nil && v.Logged {
+			return true
+		}
+	}
+	return false
+}
+
+// answerViews are the views an answer is logged against: the collection's and, when its items
+// carry links, those of the non-open collections the links read.
+func (q *itemsQuery) answerViews() []*policy.View {
+	out := []*policy.View{q.view}
+	if q.csv {
+		return out
+	}
+	for _, v := range q.linkViews() {
+		if v != nil && v.Logged && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// linkData is the SQL of that array, or NULL when the collection has no links; a link the
+// caller may not follow is NULL, and counts and targets are computed over the rows the caller
+// may read only.
 func (q *itemsQuery) linkData() string {
 	l := q.layer
 	if q.csv || len(l.Links)+len(l.Backlinks) == 0 {
 		return "NULL::text"
 	}
+	views := q.linkViews()
 	var parts []string
-	for _, k := range l.Links {
-		t, ok := q.registry(k.Target)
-		var tv *policy.View
-		if ok {
-			tv = q.policy.View(t)
-		}
-		if !ok || !q.shows(q.view, k.SourceField) || !tv.Readable() || !tv.InClear(k.TargetField) {
+	for i, k := range l.Links {
+		tv := views[i]
+		if tv == nil {
 			parts = append(parts, "NULL")
 			continue
 		}
+		t := tv.Layer
 		v := col(k.SourceField)
 		cond := v + " IS NOT NULL" + q.window(k, "t")
 		target := "NULL::bigint"
@@ -54,20 +121,15 @@ func (q *itemsQuery) linkData() string {
 		}
 		parts = append(parts, fmt.Sprintf("CASE WHEN %s THEN json_build_array(%s, %s) END", cond, v, target))
 	}
-	for _, k := range l.Backlinks {
-		src, ok := q.registry(k.Source)
-		var sv *policy.View
-		if ok {
-			sv = q.policy.View(src)
-		}
-		if !ok || !q.shows(q.view, k.TargetField) || !sv.Readable() || !sv.InClear(k.SourceField) ||
-			(k.TimeField != "" && !sv.InClear(k.TimeField)) {
+	for j, k := range l.Backlinks {
+		sv := views[len(l.Links)+j]
+		if sv == nil {
 			parts = append(parts, "NULL")
 			continue
 		}
 		v := col(k.TargetField)
 		count := fmt.Sprintf("(SELECT count(*) FROM %s s WHERE s.%s = %s%s%s)",
-			src.QualifiedTable(), pgx.Identifier{k.SourceField}.Sanitize(), v, q.window(k, "s"), and(sv.Rows("s", q.arg)))
+			sv.Layer.QualifiedTable(), pgx.Identifier{k.SourceField}.Sanitize(), v, q.window(k, "s"), and(sv.Rows("s", q.arg)))
 		parts = append(parts, fmt.Sprintf("CASE WHEN %s IS NOT NULL THEN json_build_array(%s, %s) END", v, v, count))
 	}
 	return "json_build_array(" + strings.Join(parts, ", ") + ")::text"

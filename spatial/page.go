@@ -64,14 +64,19 @@ func collect(items *[][]byte) func(item, links []byte) {
 }
 
 // send logs the answer when it discloses non-open data, then sends it: no data leaves unlogged.
-// Answers drawn from non-open data are private to the caller: no shared cache may keep them.
-func (s *Service) send(w http.ResponseWriter, r *http.Request, v *policy.View, op string, n int, body []byte) {
-	if err := s.gate.Record(r, []*policy.View{v}, op, []int64{int64(n)}, http.StatusOK, func() string { return policy.Digest(body) }); err != nil {
+// The n items count as rows of the collection; a linked collection whose counts or targets the
+// links disclosed is logged with no rows. Answers drawn from non-open data are private to the
+// caller: no shared cache may keep them.
+func (s *Service) send(w http.ResponseWriter, r *http.Request, iq *itemsQuery, op string, n int, body []byte) {
+	views := iq.answerViews()
+	rows := make([]int64, len(views))
+	rows[0] = int64(n)
+	if err := s.gate.Record(r, views, op, rows, http.StatusOK, func() string { return policy.Digest(body) }); err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
 	h := w.Header()
-	if v.Logged {
+	if iq.logged() {
 		h.Set("Cache-Control", "private, no-cache")
 	}
 	h.Set("Vary", "Authorization")
@@ -80,7 +85,7 @@ func (s *Service) send(w http.ResponseWriter, r *http.Request, v *policy.View, o
 }
 
 // render renders an HTML page of n items from view v and sends it as send does.
-func (s *Service) render(w http.ResponseWriter, r *http.Request, v *policy.View, op, template string, p web.Page, n int) {
+func (s *Service) render(w http.ResponseWriter, r *http.Request, iq *itemsQuery, op, template string, p web.Page, n int) {
 	held := api.NewHeld()
 	web.Render(held, r, http.StatusOK, template, p)
 	if held.Status != http.StatusOK {
@@ -89,5 +94,5 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, v *policy.View,
 		return
 	}
 	maps.Copy(w.Header(), held.Header())
-	s.send(w, r, v, op+".html", n, held.Body.Bytes())
+	s.send(w, r, iq, op+".html", n, held.Body.Bytes())
 }

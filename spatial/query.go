@@ -33,6 +33,8 @@ type itemsQuery struct {
 	base      string  // the caller's base URL, for the items' links
 	// lookup finds the collections the items link to (the registry).
 	lookup func(id string) (*layers.Layer, bool)
+	// links are the views at the other end of the collection's links (linkViews).
+	links []*policy.View
 	// encodedLinks memoises linksJSON within the request.
 	encodedLinks map[string][]byte
 }

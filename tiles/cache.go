@@ -101,7 +101,8 @@ func (c *cache) stats() (entries, bytes int, hits, misses uint64) {
 	return len(c.items), c.used, c.hits, c.misses
 }
 
-// digest is the tile's SHA-256, computed once per cached tile (a cached tile is logged on
+// digest is the SHA-256 of the tile as built (the MVT, whichever encoding is sent: the same
+// tile has the same digest gzipped or not), computed once per cached tile (a cached tile is logged on
 // every request, and hashing 50 KB each time would cost more than serving it).
 func (e *entry) digest() string {
 	e.countOnce.Do(e.account)
