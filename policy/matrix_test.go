@@ -139,11 +139,22 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 		Fields: []layers.Field{{Name: "citizen_id", Type: "string", Personal: true, Required: true}, {Name: "full_name", Type: "string", Personal: true},
 			{Name: "commune_code", Type: "string"}}}, "specific", []string{"citizen_id", "full_name", "commune_code"}, strings.Join(citizens, " UNION ALL "))
 
+	importQuery(t, pool, layers.Layer{ID: "notices-x", Title: "Thông báo", EntryID: entry, ItemType: layers.Record, KeyField: "notice_no",
+		Fields: []layers.Field{{Name: "notice_no", Type: "string"}, {Name: "commune_code", Type: "string"}}}, "open",
+		[]string{"notice_no", "commune_code"}, `SELECT NULL::bytea, json_build_object('notice_no', 'TB-' || i, 'commune_code', 'C' || (1 + i % 3)) FROM generate_series(1, 5) i`)
+
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
+	// Open records joined onto default parcels: the joined layer republishes the parcels'
+	// geometry and fields, so it shares as they do, not as the open records.
+	if err := relations.DefineJoin(ctx, tx, layers.Layer{ID: "notices-by-parcel", Title: "Thông báo theo thửa", MinZoom: 10, MaxZoom: 18},
+		layers.Join{Base: "parcels-x", BaseField: "commune_code", Records: "notices-x", RecordsField: "commune_code",
+			Aggregates: []layers.Aggregate{{Name: "notices", Op: "count"}}}, ""); err != nil {
+		t.Fatal(err)
+	}
 	if err := relations.SaveLink(ctx, tx, layers.Link{ID: "citizens-x-commune", Source: "citizens-x", SourceField: "commune_code",
 		Target: "communes-x", TargetField: "code", Title: "Xã"}); err != nil {
 		t.Fatal(err)
@@ -308,6 +319,11 @@ func TestMatrix(t *testing.T) {
 			"connected": {200, -1, parcelFields, nil, nil},
 			"holder":    {200, -1, withOwner, nil, nil},
 			"unmasker":  {200, -1, withOwner, nil, nil},
+		}},
+		{"joined open records on default parcels", "/collections/notices-by-parcel/items", map[string]want{
+			"connected": {200, 6, []string{"commune_code", "notices", "so_thua"}, nil, nil},
+			"holder":    {403, -1, nil, nil, nil}, // a row restriction does not apply to a joined layer
+			"unmasker":  {200, 6, []string{"commune_code", "notices", "so_thua"}, nil, nil},
 		}},
 		{"joined layer", "/collections/citizens-by-commune/items", map[string]want{
 			"connected": {403, -1, nil, nil, nil},
