@@ -9,8 +9,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,48 +20,18 @@ import (
 // Report runs run from conc clients for dur and prints a line named name: requests/s, items/s
 // (requests/s × perRequest, when perRequest > 0), p50 and p99 in milliseconds.
 func Report(name string, conc int, dur time.Duration, perRequest int, run func(*rand.Rand) error) {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var errs int
-	var firstErr error
-	deadline := time.Now().Add(dur)
-	var wg sync.WaitGroup
-	for c := 0; c < conc; c++ {
-		wg.Add(1)
-		go func(seed uint64) {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(seed, 7))
-			for time.Now().Before(deadline) {
-				start := time.Now()
-				err := run(r)
-				d := time.Since(start)
-				mu.Lock()
-				if err != nil {
-					errs++
-					if firstErr == nil {
-						firstErr = err
-					}
-				} else {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		}(uint64(c))
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		fmt.Fprintf(os.Stderr, "%s: no successful request (%d errors; first: %v)\n", name, errs, firstErr)
+	res := Run(conc, dur, run)
+	if res.Served() == 0 {
+		fmt.Fprintf(os.Stderr, "%s: no successful request (%d errors; first: %v)\n", name, res.Errors, res.FirstErr)
 		return
 	}
-	rps := float64(len(lat)) / dur.Seconds()
 	items := "-"
 	if perRequest > 0 {
-		items = fmt.Sprintf("%.0f", rps*float64(perRequest))
+		items = fmt.Sprintf("%.0f", res.Rate()*float64(perRequest))
 	}
-	fmt.Printf("%-32s %10.1f %12s %9.2f %9.2f", name, rps, items, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]))
-	if errs > 0 {
-		fmt.Printf("  (%d errors; first: %v)", errs, firstErr)
+	fmt.Printf("%-32s %10.1f %12s %9.2f %9.2f", name, res.Rate(), items, res.Percentile(0.5), res.Percentile(0.99))
+	if res.Errors > 0 {
+		fmt.Printf("  (%d errors; first: %v)", res.Errors, res.FirstErr)
 	}
 	fmt.Println()
 }
