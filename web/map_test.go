@@ -43,6 +43,7 @@ type browserResult struct {
 	Labels     []string
 	Steps      []string
 	LayerItems []string
+	KeyShown   string
 	LegendRows int
 	Results    []string
 	Province   view
@@ -123,6 +124,10 @@ func TestMapPageInChromium(t *testing.T) {
 	// The page starts on the province, lists every layer with a legend.
 	if res.Province.Zoom < 8 || res.Province.Zoom > 11 || !inProvince(res.Province.Center) {
 		t.Errorf("the map opens on %+v, not on the province", res.Province)
+	}
+	// The key box shows the key's public id, never the secret.
+	if res.KeyShown != key[:12] {
+		t.Errorf("the map shows the key as %q, want its id %q", res.KeyShown, key[:12])
 	}
 	if len(res.LayerItems) != len(reg.Spatial()) || res.LegendRows < 20 {
 		t.Errorf("layer list %v with %d legend rows; want the %d layers with their classes", res.LayerItems, res.LegendRows, len(reg.Spatial()))

@@ -20,6 +20,27 @@
   const auth = (url) =>
     key && new URL(url, location.href).origin === location.origin ? { Authorization: "Bearer " + key } : {};
 
+  // The key box: a planner gives the agency's key here (or on /portal/access); the map reloads
+  // to show what that agency may read. Only the key's public id is shown back.
+  const keyForm = document.getElementById("mapkey");
+  if (key) {
+    document.getElementById("mapkey-enter").hidden = true;
+    document.getElementById("mapkey-using").hidden = false;
+    document.getElementById("mapkey-id").textContent = key.slice(0, 12);
+  }
+  keyForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = document.getElementById("mapkey-in").value.trim();
+    if (v) {
+      sessionStorage.setItem("hub.accessKey", v);
+      location.reload();
+    }
+  });
+  document.getElementById("mapkey-forget").addEventListener("click", () => {
+    sessionStorage.removeItem("hub.accessKey");
+    location.reload();
+  });
+
   const getJSON = (url) =>
     fetch(url, { headers: { Accept: "application/json", ...auth(url) } }).then((r) => {
       if (!r.ok) throw new Error(url + ": HTTP " + r.status);

@@ -47,6 +47,7 @@ try {
   await idle();
   out.province = await view();
   out.layerItems = await page.$$eval("#layers > li", (lis) => lis.map((li) => li.dataset.collection));
+  out.keyShown = await page.$eval("#mapkey-id", (el) => (el.closest("[hidden]") ? "" : el.textContent));
   out.legendRows = await page.$$eval(".legend li", (lis) => lis.length);
   // Labels placed on the map (text drawn with the hub's glyphs), by text.
   out.labels = await page.evaluate(() => window.hubMap.queryRenderedFeatures({ layers: ["wards-label", "districts-label"] })
