@@ -228,7 +228,7 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		// Anonymous visitors see open data only; the key shows what a connected agency sees.
-		fmt.Fprintf(stdout, "API key of the demo planning office (%s, 30 days) — paste it on /portal/access, then open /map:\n%s\n",
+		fmt.Fprintf(stdout, "API key of the demo planning office (%s, 30 days) — paste it in the key box of /map:\n%s\n",
 			sample.ConsumerAgency, key)
 	}
 	return nil
