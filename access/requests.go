@@ -163,6 +163,19 @@ func filing(ctx context.Context, pool *pgxpool.Pool, p Principal, app *string, e
 	if err != nil {
 		return nil, false, err
 	}
+	if category == "specific" && !slices.Contains(cats, category) {
+		// An entry shared by default may still hold personal data or fields shared only by
+		// agreement (the population database's citizen numbers): those need an agreement.
+		var restricted bool
+		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM layer_fields f JOIN layers l ON l.id = f.layer_id
+WHERE l.entry_id = $1 AND (f.personal OR f.category = 'specific' OR l.category = 'specific'))`, entry).Scan(&restricted)
+		if err != nil {
+			return nil, false, err
+		}
+		if restricted {
+			cats = append(cats, category)
+		}
+	}
 	if !slices.Contains(cats, category) {
 		if category == "default" {
 			return nil, false, fmt.Errorf("entry %s is shared as %s, not by default: its data needs an agreement", entry, strings.Join(cats, ", "))

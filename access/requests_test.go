@@ -133,8 +133,14 @@ func TestRequestsAndAgreements(t *testing.T) {
 	ag := access.AgreementInput{Application: "mot-cua-a", Entry: "dat-dai", Purpose: "Giải quyết tranh chấp đất đai",
 		Fields: []string{"code", "owner_name"}, UnmaskPersonal: true, Rows: map[string][]string{"commune_code": {"10537", "10540"}},
 		Ends: ends, Retention: "Lưu 5 năm, sau đó xóa"}
-	_, err = access.SubmitAgreement(ctx, pool, a, access.AgreementInput{Application: "mot-cua-a", Entry: "dang-ky-doanh-nghiep", Purpose: "x", Ends: ends, Retention: "x"})
+	// An entry shared by default with nothing restricted in it takes no agreement…
+	_, err = access.SubmitAgreement(ctx, pool, a, access.AgreementInput{Application: "mot-cua-a", Entry: "thu-tuc-hanh-chinh", Purpose: "x", Ends: ends, Retention: "x"})
 	refused(err, "specific sharing")
+	// …but one holding personal data does: the agreement is how it is shared.
+	if _, err := access.SubmitAgreement(ctx, pool, a, access.AgreementInput{Application: "mot-cua-a", Entry: "dang-ky-doanh-nghiep",
+		Purpose: "Xác minh người đại diện", Fields: []string{"legal_representative"}, Ends: ends, Retention: "x"}); err != nil {
+		t.Errorf("agreement for the personal data of a default entry: %v", err)
+	}
 	bad := ag
 	bad.Retention = ""
 	_, err = access.SubmitAgreement(ctx, pool, a, bad)

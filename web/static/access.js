@@ -191,7 +191,8 @@
     if (cats.includes("open") && cats.length === 1) {
       el.entryInfo.append(h("p", { class: "hint" }, ...bi("Dữ liệu mở: không cần yêu cầu.", "Open data needs no request.")));
     }
-    // An agreement is for specific data only; an entry shared only as specific needs one.
+    // An agreement is for specific data (an entry's, or its personal and specific fields, seen
+    // once they are loaded); an entry shared only as specific needs one.
     el.agreement.disabled = !cats.includes("specific");
     el.agreement.checked = cats.includes("specific") && !cats.includes("default");
     modeChanged();
@@ -224,6 +225,11 @@
         }
       }
       el.fieldList.append(box);
+    }
+    // An entry shared by default may hold personal data or fields shared only by agreement:
+    // those are asked for by an agreement, so it is offered (not chosen).
+    if (el.fieldList.querySelector('input.field[data-personal="true"], input.field[data-category="specific"]')) {
+      el.agreement.disabled = false;
     }
     modeChanged();
   }
