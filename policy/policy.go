@@ -186,8 +186,6 @@ type View struct {
 	// Logged says that reading through the view discloses non-open data: every such access
 	// is written to the audit log before it is answered.
 	Logged bool
-	// Sources are the grants the view rests on ("request 3", "agreement 7"), for the log.
-	Sources []string
 }
 
 // View decides how p reads l.
@@ -252,11 +250,6 @@ func (p *Policy) View(l *layers.Layer) *View {
 			v.Logged = true
 		}
 		v.Columns = append(v.Columns, c)
-	}
-	if v.Logged {
-		for _, g := range append(requests, agreements...) {
-			v.Sources = append(v.Sources, g.Source)
-		}
 	}
 	return v
 }
