@@ -102,7 +102,7 @@ type agreementState struct {
 func (g *Gate) deny(ctx context.Context, v *View, field string) error {
 	l := v.Layer
 	needs := "specific"
-	if field == "" && containsDefault(l.Categories) {
+	if field == "" && byRequest(l.Categories) {
 		needs = "default"
 	}
 	if f, ok := l.Field(field); ok && f.Category == "default" && !f.Personal {
@@ -112,7 +112,7 @@ func (g *Gate) deny(ctx context.Context, v *View, field string) error {
 	if needs == "specific" {
 		info.Apply = "POST /access/agreements"
 	}
-	p := v.Principal
+	p := access.From(ctx)
 	if p.Kind != access.Agency {
 		what := l.ID
 		if field != "" {
@@ -133,7 +133,7 @@ func (g *Gate) deny(ctx context.Context, v *View, field string) error {
 	return e
 }
 
-func containsDefault(cats []string) bool {
+func byRequest(cats []string) bool {
 	for _, c := range cats {
 		if c == "default" || c == "open" {
 			return true
@@ -221,7 +221,7 @@ func (g *Gate) Record(r *http.Request, views []*View, op string, rows []int64, s
 				return api.Errorf(http.StatusServiceUnavailable, "Unavailable", msgUnlogged)
 			}
 		}
-		p := v.Principal
+		p := access.From(r.Context())
 		n := rows[i]
 		recs = append(recs, audit.Record{
 			Principal: p.String(), CredentialID: p.Credential, Application: p.Application,

@@ -47,7 +47,7 @@ type Decider struct {
 }
 
 type cachedGrants struct {
-	grants access.GrantSet
+	policy *Policy
 	until  time.Time
 }
 
@@ -74,11 +74,15 @@ func (d *Decider) Forget() {
 	d.mu.Unlock()
 }
 
-// For returns the policy of principal p now.
+// For returns the policy of principal p now. Callers with the same rights share one Policy,
+// and with it the views it has decided (a map tile asks for the same ones again and again).
 func (d *Decider) For(ctx context.Context, p access.Principal) (*Policy, error) {
-	pol := &Policy{Principal: p}
-	if p.Kind != access.Agency {
-		return pol, nil
+	switch p.Kind {
+	case access.Admin:
+		return operator, nil
+	case access.Agency:
+	default:
+		return open, nil
 	}
 	key := p.Agency + "\x00" + p.Application
 	now := time.Now()
@@ -91,7 +95,7 @@ func (d *Decider) For(ctx context.Context, p access.Principal) (*Policy, error) 
 			return nil, err
 		}
 		y, m, day := now.Date()
-		c = cachedGrants{grants: g, until: time.Date(y, m, day+1, 0, 0, 0, 0, now.Location())}
+		c = cachedGrants{policy: newPolicy(g, false), until: time.Date(y, m, day+1, 0, 0, 0, 0, now.Location())}
 		d.mu.Lock()
 		if len(d.cache) >= maxCachedGrants {
 			clear(d.cache)
@@ -99,18 +103,33 @@ func (d *Decider) For(ctx context.Context, p access.Principal) (*Policy, error) 
 		d.cache[key] = c
 		d.mu.Unlock()
 	}
-	pol.grants = c.grants
-	return pol, nil
+	return c.policy, nil
 }
 
-// Policy is what one principal may read, collection by collection.
+// Policy is what one principal may read, collection by collection. It is immutable and safe
+// for concurrent use.
 type Policy struct {
-	Principal access.Principal
-	grants    access.GrantSet
+	grants access.GrantSet
+	admin  bool // the operator: every field, personal ones masked
+
+	mu    sync.Mutex
+	views map[*layers.Layer]*View // decided views; a registry reload brings new layers
 }
+
+func newPolicy(g access.GrantSet, admin bool) *Policy {
+	return &Policy{grants: g, admin: admin, views: map[*layers.Layer]*View{}}
+}
+
+// maxViews bounds a policy's memo: registry reloads leave views of old layers behind.
+const maxViews = 1_000
+
+var (
+	open     = newPolicy(nil, false)
+	operator = newPolicy(nil, true)
+)
 
 // Open is the policy of an anonymous caller: open data only.
-func Open() *Policy { return &Policy{Principal: access.AnonymousPrincipal} }
+func Open() *Policy { return open }
 
 // rowSet is a set of rows: all of them, or those matching any of the restrictions (each a
 // conjunction of "field in values"); neither means none.
@@ -179,18 +198,35 @@ type Column struct {
 
 // View is a collection as one principal may read it.
 type View struct {
-	Layer     *layers.Layer
-	Principal access.Principal
-	Columns   []Column
-	rows      rowSet
+	Layer   *layers.Layer
+	Columns []Column
+	rows    rowSet
 	// Logged says that reading through the view discloses non-open data: every such access
 	// is written to the audit log before it is answered.
 	Logged bool
+
+	printOnce   sync.Once
+	fingerprint string
 }
 
-// View decides how p reads l.
+// View returns how p reads l, deciding it the first time.
 func (p *Policy) View(l *layers.Layer) *View {
-	v := &View{Layer: l, Principal: p.Principal}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.views[l]; ok {
+		return v
+	}
+	if len(p.views) >= maxViews {
+		clear(p.views)
+	}
+	v := p.decide(l)
+	p.views[l] = v
+	return v
+}
+
+// decide works out how p reads l.
+func (p *Policy) decide(l *layers.Layer) *View {
+	v := &View{Layer: l}
 	var requests, agreements []access.Grant
 	if l.EntryID != "" {
 		for _, g := range p.grants.For(l.EntryID) {
@@ -201,7 +237,7 @@ func (p *Policy) View(l *layers.Layer) *View {
 			}
 		}
 	}
-	admin := p.Principal.Kind == access.Admin
+	admin := p.admin
 	switch {
 	case admin || slices.Contains(l.Categories, "open"):
 		v.rows = rowSet{all: true}
@@ -413,6 +449,11 @@ func (s rowSet) sql(l *layers.Layer, alias string, arg Arg) string {
 // Fingerprint names what the view shows: two principals with the same fingerprint read the
 // same bytes, so a cached tile is shared only between them.
 func (v *View) Fingerprint() string {
+	v.printOnce.Do(func() { v.fingerprint = v.print() })
+	return v.fingerprint
+}
+
+func (v *View) print() string {
 	type col struct {
 		N            string
 		M            bool

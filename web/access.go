@@ -18,14 +18,8 @@ const accessPolicy = "default-src 'self'; img-src 'self' data:; connect-src 'sel
 // (static/access.js), so the server renders only its frame and never sees the key here.
 func HandleAccess() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.HTML, api.JSON)
-		if err != nil {
-			api.WriteError(w, r, err)
+		format, ok := pageFormat(w, r)
+		if !ok {
 			return
 		}
 		if format == api.HTML {

@@ -17,14 +17,8 @@ type mapLinks struct {
 // first: HTML unless ?f=json asks for its links.
 func HandleMap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "f")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		format, err := api.Negotiate(r, q, api.HTML, api.JSON)
-		if err != nil {
-			api.WriteError(w, r, err)
+		format, ok := pageFormat(w, r)
+		if !ok {
 			return
 		}
 		if format == api.HTML {
@@ -42,4 +36,18 @@ func HandleMap() http.Handler {
 			},
 		})
 	})
+}
+
+// pageFormat is the format a portal page is asked in: HTML first (a page), JSON (?f=json) for
+// its links; false when the query is bad, the error written.
+func pageFormat(w http.ResponseWriter, r *http.Request) (api.Format, bool) {
+	q, err := api.Query(r, "f")
+	if err == nil {
+		var f api.Format
+		if f, err = api.Negotiate(r, q, api.HTML, api.JSON); err == nil {
+			return f, true
+		}
+	}
+	api.WriteError(w, r, err)
+	return "", false
 }

@@ -3,7 +3,6 @@ package main_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,17 +20,7 @@ import (
 func TestCommandLineActionsAreAudited(t *testing.T) {
 	bin := build(t)
 	dbURL := testdb.Fresh(t)
-	env := append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
-	hub := func(args ...string) string {
-		t.Helper()
-		c := exec.Command(bin, args...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	_, hub := hubOn(t, bin, dbURL)
 	hub("agencies", "add", "--id", "ubnd-xa-thanh-mien", "--name", "UBND xã Thanh Miện")
 	hub("agencies", "app", "--agency", "ubnd-xa-thanh-mien", "--id", "mot-cua", "--name", "Một cửa")
 	out := hub("keys", "create", "--agency", "ubnd-xa-thanh-mien", "--application", "mot-cua", "--expires", "2099-12-31")

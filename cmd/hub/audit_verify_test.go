@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -17,13 +15,7 @@ import (
 func TestAuditVerifyNamesTheEditedRow(t *testing.T) {
 	bin := build(t)
 	dbURL := testdb.Fresh(t)
-	env := append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
-	hub := func(args ...string) (string, error) {
-		c := exec.Command(bin, args...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
+	hub, _ := hubOn(t, bin, dbURL)
 	for _, id := range []string{"so-a", "so-b", "so-c", "so-d"} {
 		if out, err := hub("agencies", "add", "--id", id, "--name", "Sở "+id); err != nil {
 			t.Fatalf("agencies add: %v\n%s", err, out)

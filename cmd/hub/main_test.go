@@ -31,6 +31,27 @@ func build(t *testing.T) string {
 	return bin
 }
 
+// hubOn returns a runner of the hub binary against the database at dbURL: its combined output
+// and error, for tests that check refusals; must fails the test on an error instead.
+func hubOn(t *testing.T, bin, dbURL string) (run func(args ...string) (string, error), must func(args ...string) string) {
+	env := append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
+	run = func(args ...string) (string, error) {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	must = func(args ...string) string {
+		t.Helper()
+		out, err := run(args...)
+		if err != nil {
+			t.Fatalf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	return run, must
+}
+
 func TestVersion(t *testing.T) {
 	out, err := exec.Command(build(t), "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "hub ") {
@@ -133,17 +154,9 @@ func TestMigrateServeAndShutDownGracefully(t *testing.T) {
 // audit log of a new database verifies as intact.
 func TestKeysAcrossProcesses(t *testing.T) {
 	bin := build(t)
-	env := append(os.Environ(), "HUB_DATABASE_URL="+testdb.Fresh(t))
-	hub := func(args ...string) string {
-		t.Helper()
-		c := exec.Command(bin, args...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	dbURL := testdb.Fresh(t)
+	env := append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
+	_, hub := hubOn(t, bin, dbURL)
 	hub("agencies", "add", "--id", "ubnd-xa-thanh-mien", "--name", "UBND xã Thanh Miện")
 	hub("agencies", "app", "--agency", "ubnd-xa-thanh-mien", "--id", "mot-cua", "--name", "Một cửa")
 	out := hub("keys", "create", "--agency", "ubnd-xa-thanh-mien", "--application", "mot-cua", "--expires", "30d")

@@ -17,14 +17,9 @@ import (
 // refuses, saying why, every way of making a personal field open.
 func TestLayersPolicy(t *testing.T) {
 	bin := build(t)
-	env := append(os.Environ(), "HUB_DATABASE_URL="+testdb.Fresh(t))
-	hub := func(args ...string) (string, error) {
-		t.Helper()
-		c := exec.Command(bin, args...)
-		c.Env = env
-		out, err := c.CombinedOutput()
-		return string(out), err
-	}
+	dbURL := testdb.Fresh(t)
+	env := append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
+	hub, _ := hubOn(t, bin, dbURL)
 	csv := filepath.Join(t.TempDir(), "can-bo.csv")
 	if err := os.WriteFile(csv, []byte("ma,ho_ten,so_cccd\nCB01,Nguyễn Văn An,030085012389\n"), 0o644); err != nil {
 		t.Fatal(err)
