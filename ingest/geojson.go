@@ -525,3 +525,26 @@ func crsMember(raw []byte) (int, error) {
 	}
 	return strconv.Atoi(m[1])
 }
+
+// ItemFeature turns one JSON item read from elsewhere than a file (a page of an API) into a
+// feature: a GeoJSON Feature gives its geometry and properties, any other object is a record
+// whose members are its properties.
+func ItemFeature(v *fastjson.Value, n int64) Feature {
+	if v.Type() != fastjson.TypeObject {
+		return Feature{N: n, Props: []byte("{}"), Problem: fmt.Sprintf("the item is a JSON %s, not an object", v.Type())}
+	}
+	if string(v.GetStringBytes("type")) == "Feature" {
+		return parseFeature(v, n)
+	}
+	return Feature{N: n, Props: v.MarshalTo(nil)}
+}
+
+// GeometryWKB turns a GeoJSON geometry into 2D WKB.
+func GeometryWKB(g *fastjson.Value) ([]byte, error) {
+	return appendGeoJSONGeometry(make([]byte, 0, 256), g, 0)
+}
+
+// PointWKB is the 2D WKB of a point.
+func PointWKB(x, y float64) []byte {
+	return appendXY(appendHeader(make([]byte, 0, 21), 1), x, y)
+}

@@ -48,6 +48,8 @@ type Options struct {
 	Category string
 	// Progress, when set, is called with the number of features read so far.
 	Progress func(n int64)
+	// Sync, with mode "sync", makes the import a synchronisation with a source system: see Sync.
+	Sync *Sync
 }
 
 var validID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -65,6 +67,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 	}
 	switch rep.Mode {
 	case "replace", "append", "upsert":
+	case "sync":
+		if opt.Sync == nil || opt.Sync.Key == "" {
+			return nil, errors.New("mode sync is for sources: it needs the source's key")
+		}
 	default:
 		return nil, fmt.Errorf("mode %q: use replace, append or upsert", rep.Mode)
 	}
@@ -118,13 +124,13 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 		{"plan", im.plan},
 		{"validate", im.validate},
 		{"write", im.apply},
-		{"version", func(ctx context.Context) (err error) {
-			rep.DataVersion, err = layers.Bump(ctx, tx, opt.Collection)
-			return err
-		}},
+		{"version", im.version},
 		// Joined layers built from this collection (enterprises per commune) are rebuilt in
 		// the same transaction, so no reader sees figures of other data than the records.
 		{"joined layers", func(ctx context.Context) error {
+			if !im.changed {
+				return nil
+			}
 			ids, err := relations.Refresh(ctx, tx, opt.Collection)
 			if len(ids) > 0 {
 				rep.Notes = append(rep.Notes, "joined layers rebuilt — lớp kết hợp được dựng lại: "+strings.Join(ids, ", "))
@@ -140,6 +146,11 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 			return nil, err
 		}
 		rep.Phases[ph.name] = time.Since(start).Milliseconds()
+	}
+	if opt.Sync != nil && opt.Sync.BeforeCommit != nil {
+		if err := opt.Sync.BeforeCommit(ctx, tx, rep); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit import: %w", err)
@@ -167,6 +178,27 @@ type importer struct {
 	srcSRID                        int
 	target                         *layers.Layer
 	columns                        map[string]string // property key → column name
+	// changed: the write changed the collection (always, but for a sync that found nothing
+	// to change); grown: a sync's written extent in WGS 84.
+	changed bool
+	grown   []float64
+}
+
+// version gives the collection its new data version: a replacing one for a file import or a
+// first sync, an itemised one for a sync's changes, none when a sync changed nothing.
+func (im *importer) version(ctx context.Context) (err error) {
+	id := im.opt.Collection
+	switch {
+	case im.opt.Sync == nil || im.existing == nil:
+		im.rep.DataVersion, err = layers.Bump(ctx, im.tx, id)
+		return err
+	case !im.changed:
+		return im.tx.QueryRow(ctx, `SELECT data_version FROM layers WHERE id = $1`, id).Scan(&im.rep.DataVersion)
+	}
+	if im.rep.DataVersion, err = layers.BumpChanged(ctx, im.tx, id, im.rep.Inserted-im.rep.Deleted, im.grown); err != nil {
+		return err
+	}
+	return im.logChanges(ctx)
 }
 
 func (im *importer) problem(p Problem) {
@@ -267,7 +299,8 @@ func (im *importer) stage(ctx context.Context) error {
 	}
 	im.rep.Features = n
 	im.rep.Format = im.src.Format() // a reader may learn its format from the content
-	if n == 0 {
+	// A sync of an existing collection may find no change at all.
+	if n == 0 && (im.opt.Sync == nil || im.existing == nil) {
 		what := "features"
 		if im.records {
 			what = "records"
@@ -416,7 +449,13 @@ func (im *importer) plan(ctx context.Context) error {
 		}
 		t.KeyField = key
 	}
-	if im.rep.Mode == "upsert" {
+	if im.opt.Sync != nil {
+		im.opt.Key = im.opt.Sync.Key
+		if _, ok := t.Field(WithdrawnField); im.opt.Sync.Withdraw && !ok {
+			t.Fields = append(t.Fields, layers.Field{Name: WithdrawnField, Type: "datetime", Title: "Rút khỏi nguồn", TitleEn: "Withdrawn from the source"})
+		}
+	}
+	if im.rep.Mode == "upsert" || im.rep.Mode == "sync" {
 		if im.opt.Key == "" {
 			im.opt.Key = t.KeyField
 		}
@@ -725,8 +764,9 @@ func keyOrder(first []string, all map[string]string) []string {
 func (im *importer) finishReport(ctx context.Context) error {
 	rep, t := im.rep, im.target
 	tbl := pgx.Identifier{"data", t.Table}.Sanitize()
-	if im.records {
-		if err := im.tx.QueryRow(ctx, `SELECT feature_count FROM layers WHERE id = $1`, t.ID).Scan(&rep.Total); err != nil {
+	// A sync's report does not scan the collection: a small change to a large one stays small.
+	if im.records || im.opt.Sync != nil {
+		if err := im.tx.QueryRow(ctx, `SELECT feature_count, COALESCE(extent, '{}') FROM layers WHERE id = $1`, t.ID).Scan(&rep.Total, &rep.ExtentWGS84); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 	} else {
@@ -754,6 +794,9 @@ func (im *importer) finishReport(ctx context.Context) error {
 		rep.Checksum = fileChecksum(rep.Source, im.src)
 	}
 	rep.DurationMS = time.Since(rep.Started).Milliseconds()
+	if !im.changed {
+		return nil // the sync wrote nothing: no new version to report on
+	}
 	_, err := im.tx.Exec(ctx, `INSERT INTO imports (layer_id, data_version, started_at, source, format, mode, report)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.ID, rep.DataVersion, rep.Started, rep.Source, rep.Format, rep.Mode, rep)
 	return err

@@ -94,30 +94,36 @@ type Report struct {
 	ItemType string `json:"itemType"`           // feature, or record for a record collection
 	KeyField string `json:"keyField,omitempty"` // the natural key of a record collection
 	// GeometryIgnored counts the items of a file imported as records whose geometry was left out.
-	GeometryIgnored int64            `json:"geometryIgnored,omitempty"`
-	DataVersion     int64            `json:"dataVersion"`
-	Source          string           `json:"source"`
-	Format          string           `json:"format"`
-	Mode            string           `json:"mode"`
-	CRS             string           `json:"crs"`        // of the file
-	StorageCRS      string           `json:"storageCrs"` // of the layer
-	Features        int64            `json:"features"`   // read from the file
-	Inserted        int64            `json:"inserted"`   // new rows
-	Updated         int64            `json:"updated"`    // rows replaced by key (upsert)
-	Total           int64            `json:"total"`      // features in the layer afterwards
-	Invalid         int64            `json:"invalid"`    // invalid geometries found
-	Repaired        []Problem        `json:"repaired"`   // first repaired geometries, with the reason
-	RepairedN       int64            `json:"repairedCount"`
-	NullRequired    map[string]int64 `json:"nullRequired"` // per required field (zero when accepted)
-	Nulls           map[string]int64 `json:"nulls"`        // empty values per field
-	GeometryType    string           `json:"geometryType"`
-	Extent          []float64        `json:"extent"`      // in the storage CRS
-	ExtentWGS84     []float64        `json:"extentWgs84"` // lon/lat
-	Checksum        string           `json:"checksum"`    // sha256 of the file
-	Started         time.Time        `json:"started"`
-	DurationMS      int64            `json:"durationMs"`
-	Notes           []string         `json:"notes,omitempty"`
-	Phases          map[string]int64 `json:"phasesMs"` // where the time went
+	GeometryIgnored int64  `json:"geometryIgnored,omitempty"`
+	DataVersion     int64  `json:"dataVersion"`
+	Source          string `json:"source"`
+	Format          string `json:"format"`
+	Mode            string `json:"mode"`
+	CRS             string `json:"crs"`        // of the file
+	StorageCRS      string `json:"storageCrs"` // of the layer
+	Features        int64  `json:"features"`   // read from the file
+	Inserted        int64  `json:"inserted"`   // new rows
+	Updated         int64  `json:"updated"`    // rows replaced by key (upsert)
+	// A sync's other counts: rows it deleted (or withdrew), staged rows equal to what the
+	// collection held, rows refused (with the first reasons).
+	Deleted      int64            `json:"deleted,omitempty"`
+	Unchanged    int64            `json:"unchanged,omitempty"`
+	Rejected     int64            `json:"rejected,omitempty"`
+	Rejects      []Problem        `json:"rejects,omitempty"`
+	Total        int64            `json:"total"`    // features in the layer afterwards
+	Invalid      int64            `json:"invalid"`  // invalid geometries found
+	Repaired     []Problem        `json:"repaired"` // first repaired geometries, with the reason
+	RepairedN    int64            `json:"repairedCount"`
+	NullRequired map[string]int64 `json:"nullRequired"` // per required field (zero when accepted)
+	Nulls        map[string]int64 `json:"nulls"`        // empty values per field
+	GeometryType string           `json:"geometryType"`
+	Extent       []float64        `json:"extent"`      // in the storage CRS
+	ExtentWGS84  []float64        `json:"extentWgs84"` // lon/lat
+	Checksum     string           `json:"checksum"`    // sha256 of the file
+	Started      time.Time        `json:"started"`
+	DurationMS   int64            `json:"durationMs"`
+	Notes        []string         `json:"notes,omitempty"`
+	Phases       map[string]int64 `json:"phasesMs"` // where the time went
 }
 
 // String formats the report for the terminal, Vietnamese first.

@@ -211,6 +211,15 @@ WHERE v IS NOT NULL AND n <> first`, k, fname))
 			return fmt.Errorf("validate: %w", err)
 		}
 	}
+	if im.opt.Sync != nil {
+		if err := im.reject(ctx, parts, args); err != nil {
+			return err
+		}
+		if im.opt.FixInvalid && !im.records {
+			return im.repair(ctx)
+		}
+		return nil
+	}
 	if len(parts) > 0 {
 		if err := im.runChecks(ctx, parts, args); err != nil {
 			return err
@@ -409,8 +418,16 @@ func (im *importer) write(ctx context.Context) error {
 		if err := im.replace(ctx, tbl, defs, cols, exprs, args); err != nil {
 			return err
 		}
+		im.changed = true
 		return im.indexes(ctx, tbl)
 	}
+	if im.rep.Mode == "sync" {
+		if err := im.merge(ctx, tbl, defs, cols, exprs, args); err != nil {
+			return err
+		}
+		return im.indexes(ctx, tbl)
+	}
+	im.changed = true
 	for _, d := range defs {
 		if _, err := im.tx.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN IF NOT EXISTS `+d); err != nil {
 			return fmt.Errorf("add field: %w", err)

@@ -76,8 +76,9 @@ ON CONFLICT (layer_id, name) DO UPDATE SET
 	return err
 }
 
-// Bump records that the layer's data changed: a new data version, its feature count and
-// WGS 84 extent. It returns the new version.
+// Bump records that the layer's data was replaced: a new data version, its feature count and
+// WGS 84 extent. Its changes are not itemised, so the change feed starts again from this
+// version. It returns the new version.
 func Bump(ctx context.Context, tx pgx.Tx, id string) (int64, error) {
 	var l Layer
 	if err := tx.QueryRow(ctx, `SELECT table_name, COALESCE(geometry_column, '') FROM layers WHERE id = $1`, id).Scan(&l.Table, &l.GeomColumn); err != nil {
@@ -86,7 +87,7 @@ func Bump(ctx context.Context, tx pgx.Tx, id string) (int64, error) {
 	var version int64
 	if l.GeomColumn == "" {
 		err := tx.QueryRow(ctx, `
-UPDATE layers SET data_version = data_version + 1, updated_at = now(),
+UPDATE layers SET data_version = data_version + 1, changes_from = data_version + 1, updated_at = now(),
     feature_count = (SELECT count(*) FROM `+l.QualifiedTable()+`)
 WHERE id = $1 RETURNING data_version`, id).Scan(&version)
 		if err != nil {
@@ -99,10 +100,29 @@ WITH s AS (
     SELECT count(*) AS n, ST_Transform(ST_SetSRID(ST_Extent(`+pgx.Identifier{l.GeomColumn}.Sanitize()+`)::geometry,
            (SELECT srid FROM layers WHERE id = $1)), 4326) AS e
     FROM `+l.QualifiedTable()+`)
-UPDATE layers SET data_version = data_version + 1, updated_at = now(), feature_count = s.n,
+UPDATE layers SET data_version = data_version + 1, changes_from = data_version + 1, updated_at = now(), feature_count = s.n,
     extent = CASE WHEN s.e IS NULL THEN NULL ELSE ARRAY[ST_XMin(s.e), ST_YMin(s.e), ST_XMax(s.e), ST_YMax(s.e)] END
 FROM s WHERE id = $1
 RETURNING data_version`, id).Scan(&version)
+	if err != nil {
+		return 0, fmt.Errorf("bump layer %s: %w", id, err)
+	}
+	return version, nil
+}
+
+// BumpChanged records a change the caller itemises in layer_changes (a sync): a new data
+// version, the feature count moved by delta, the extent grown to take in grown (WGS 84 minx,
+// miny, maxx, maxy of the written features; nil when none has a geometry). It does not scan the
+// table, so a small change to a large collection costs little; the extent may stay larger
+// than the data after deletions until the next full import.
+func BumpChanged(ctx context.Context, tx pgx.Tx, id string, delta int64, grown []float64) (int64, error) {
+	var version int64
+	err := tx.QueryRow(ctx, `
+UPDATE layers SET data_version = data_version + 1, updated_at = now(), feature_count = feature_count + $2,
+    extent = CASE WHEN $3::float8[] IS NULL THEN extent
+                  WHEN extent IS NULL OR cardinality(extent) <> 4 THEN $3::float8[]
+                  ELSE ARRAY[least(extent[1], $3[1]), least(extent[2], $3[2]), greatest(extent[3], $3[3]), greatest(extent[4], $3[4])] END
+WHERE id = $1 RETURNING data_version`, id, delta, grown).Scan(&version)
 	if err != nil {
 		return 0, fmt.Errorf("bump layer %s: %w", id, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/pressly/goose/v3/lock"
 )
 
@@ -40,6 +42,15 @@ func Up(ctx context.Context, pool *pgxpool.Pool) ([]Result, error) {
 	}
 	if err != nil {
 		return out, fmt.Errorf("migrate: %w", err)
+	}
+	// The job queue's own tables (River: the sources' schedules and retries), at the version
+	// this binary's River expects.
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return out, fmt.Errorf("migrate job queue: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return out, fmt.Errorf("migrate job queue: %w", err)
 	}
 	return out, nil
 }

@@ -1,0 +1,244 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/layers"
+)
+
+// Sync makes an import a synchronisation with a source system (Options.Sync, mode "sync"):
+// the staged items are compared with the collection by key and content, and only what differs
+// is written — inserts, updates and deletions, each logged in layer_changes under the new data
+// version for the change feed. A run that finds nothing to change writes nothing and keeps the
+// data version. Items that fail validation are rejected (counted, with reasons) instead of
+// failing the run, and keep their previous state in the collection.
+type Sync struct {
+	// Key is the collection field that identifies an item at the source.
+	Key string
+	// Complete: the staged items are everything the source holds; a key the collection has
+	// and they lack was deleted at the source.
+	Complete bool
+	// Gone, called once the source is read, gives every key the source holds (nil when it
+	// could not list them) and the keys it reports deleted.
+	Gone func() (all, deleted []string)
+	// Withdraw marks deleted items (field WithdrawnField set to the time) instead of deleting.
+	Withdraw bool
+	// BeforeCommit runs in the import's transaction once the collection is written, whether or
+	// not anything changed: the source's cursor and run record commit with the data, or not at
+	// all. hub_rejected (n, key, field, reason) holds the rejected rows at that point.
+	BeforeCommit func(ctx context.Context, tx pgx.Tx, rep *Report) error
+}
+
+// WithdrawnField is the field a withdrawing sync sets on items gone from the source; an item
+// that comes back has it cleared.
+const WithdrawnField = "withdrawn_at"
+
+// maxRejects is how many rejected rows a sync keeps for its report.
+const maxRejects = 1000
+
+// reject moves the staged items that fail the checks (and those the reader could not read, or
+// whose key is empty or repeated) out of the staging table into hub_rejected.
+func (im *importer) reject(ctx context.Context, parts []string, args []any) error {
+	key := im.sourceKey(im.opt.Key)
+	args = append(args, key, im.opt.Key)
+	k, kf := len(args)-1, len(args)
+	parts = append(parts,
+		`SELECT n, NULL::text, 'the item could not be read' FROM hub_stage WHERE bad`,
+		fmt.Sprintf(`SELECT n, $%d, 'the key is empty: every item needs its own key' FROM hub_stage WHERE COALESCE(btrim(props ->> $%d), '') = ''`, kf, k),
+		fmt.Sprintf(`SELECT n, $%[2]d, format('key %%s repeats item %%s', v, first) FROM (
+  SELECT n, props ->> $%[1]d AS v, min(n) OVER (PARTITION BY props ->> $%[1]d) AS first FROM hub_stage) d
+WHERE v IS NOT NULL AND n <> first`, k, kf))
+	parts = append([]string{`SELECT NULL::bigint AS n, NULL::text AS field, NULL::text AS reason WHERE false`}, parts...)
+	sql := `CREATE TEMP TABLE hub_rejected ON COMMIT DROP AS
+SELECT p.n, s.props ->> $` + fmt.Sprint(k) + ` AS key, p.field, p.reason
+FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) p JOIN hub_stage s USING (n)`
+	// CREATE TABLE AS takes no parameters: the checks' arguments are inlined as literals.
+	sql, err := inline(sql, args)
+	if err != nil {
+		return err
+	}
+	if _, err := im.tx.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	// The reader's own reasons are better than "could not be read".
+	for _, p := range im.problems {
+		if _, err := im.tx.Exec(ctx, `UPDATE hub_rejected SET reason = $2, field = NULLIF($3, '') WHERE n = $1 AND reason = 'the item could not be read'`, p.Feature, p.Reason, p.Field); err != nil {
+			return err
+		}
+	}
+	im.problems, im.nProbs = nil, 0
+	if err := im.tx.QueryRow(ctx, `WITH d AS (DELETE FROM hub_stage WHERE n IN (SELECT n FROM hub_rejected) RETURNING n) SELECT count(*) FROM d`).Scan(&im.rep.Rejected); err != nil {
+		return err
+	}
+	rows, err := im.tx.Query(ctx, `SELECT n, COALESCE(field, ''), reason FROM hub_rejected ORDER BY n, field LIMIT 100`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p Problem
+		if err := rows.Scan(&p.Feature, &p.Field, &p.Reason); err != nil {
+			return err
+		}
+		im.rep.Rejects = append(im.rep.Rejects, p)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// inline writes the arguments of a statement that cannot take parameters into it as quoted
+// literals (text only: the checks' arguments are field names, patterns and type names).
+func inline(sql string, args []any) (string, error) {
+	for i := len(args); i >= 1; i-- {
+		s, ok := args[i-1].(string)
+		if !ok {
+			return "", fmt.Errorf("inline: argument %d is %T, not text", i, args[i-1])
+		}
+		sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), "'"+strings.ReplaceAll(s, "'", "''")+"'::text")
+	}
+	return sql, nil
+}
+
+// merge applies a sync to an existing collection: it writes only the items that differ and
+// logs each change.
+func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []string, args []any) error {
+	t, s := im.target, im.opt.Sync
+	key := pgx.Identifier{im.opt.Key}.Sanitize()
+	kf, _ := t.Field(im.opt.Key)
+	for _, d := range defs {
+		if _, err := im.tx.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN IF NOT EXISTS `+d); err != nil {
+			return fmt.Errorf("add field: %w", err)
+		}
+	}
+	if err := im.uniqueIndex(ctx, tbl, im.opt.Key, "the collection already holds repeated values of the source's key"); err != nil {
+		return err
+	}
+	geomDef := ""
+	if !im.records {
+		geomDef = "geom geometry, "
+	}
+	stmts := []string{
+		`CREATE TEMP TABLE hub_next (` + geomDef + strings.Join(defs, ", ") + `) ON COMMIT DROP`,
+		`CREATE TEMP TABLE hub_changes (fid bigint NOT NULL, op text NOT NULL) ON COMMIT DROP`,
+	}
+	for _, st := range stmts {
+		if _, err := im.tx.Exec(ctx, st); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+	}
+	if _, err := im.tx.Exec(ctx, `INSERT INTO hub_next (`+strings.Join(cols, ", ")+`) SELECT `+strings.Join(exprs, ", ")+` FROM hub_stage`, args...); err != nil {
+		return fmt.Errorf("sync %s: %w", t.ID, err)
+	}
+	if _, err := im.tx.Exec(ctx, `ANALYZE hub_next`); err != nil {
+		return err
+	}
+	var sets, tcols, ncols []string
+	for _, c := range cols {
+		sets = append(sets, c+" = n."+c)
+		tcols = append(tcols, "t."+c)
+		ncols = append(ncols, "n."+c)
+	}
+	row := func(cs []string) string { return "ROW(" + strings.Join(cs, ", ") + ")" }
+	var ext []float64
+	extentOf := `(SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, ` + fmt.Sprint(t.SRID) + `), 4326) e FROM w) x)`
+	if im.records {
+		extentOf = `NULL::float8[]`
+	}
+	counted := func(sql, op string, n *int64, args ...any) error {
+		var e []float64
+		err := im.tx.QueryRow(ctx, `WITH w AS (`+sql+`), c AS (INSERT INTO hub_changes SELECT fid, '`+op+`' FROM w)
+SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
+		if err != nil {
+			return fmt.Errorf("sync %s (%s): %w", t.ID, op, err)
+		}
+		if len(e) == 4 {
+			ext = grow(ext, e)
+		}
+		return nil
+	}
+	returning := " RETURNING t.fid"
+	if !im.records {
+		returning += ", t.geom"
+	}
+	if err := counted(`UPDATE `+tbl+` t SET `+strings.Join(sets, ", ")+` FROM hub_next n
+WHERE t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+returning, "update", &im.rep.Updated); err != nil {
+		return err
+	}
+	ins := `INSERT INTO ` + tbl + ` AS t (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(ncols, ", ") + ` FROM hub_next n
+WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)` + returning
+	if err := counted(ins, "insert", &im.rep.Inserted); err != nil {
+		return err
+	}
+	// Deletions: keys the source lacks (a complete read, a list of its keys) or says it deleted.
+	// A rejected item is not a deleted one: it keeps its previous state.
+	var gone []string
+	var gargs []any
+	var allKeys, deleted []string
+	if s.Gone != nil {
+		allKeys, deleted = s.Gone()
+	}
+	if s.Complete {
+		gone = append(gone, `NOT EXISTS (SELECT FROM hub_next n WHERE n.`+key+` = t.`+key+`)
+  AND NOT EXISTS (SELECT FROM hub_rejected r WHERE r.key = t.`+key+`::text)`)
+	}
+	if allKeys != nil {
+		gargs = append(gargs, allKeys)
+		gone = append(gone, fmt.Sprintf(`NOT (t.%s::text = ANY ($%d::text[]))`, key, len(gargs)))
+	}
+	if len(deleted) > 0 {
+		gargs = append(gargs, deleted)
+		gone = append(gone, fmt.Sprintf(`t.%s = ANY ($%d::%s[])`, key, len(gargs), layers.SQLType(kf.Type)))
+	}
+	if len(gone) > 0 {
+		where := "(" + strings.Join(gone, ") OR (") + ")"
+		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid`
+		op := "delete"
+		if s.Withdraw {
+			w := pgx.Identifier{WithdrawnField}.Sanitize()
+			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid`
+			op = "update"
+		}
+		if !im.records && !s.Withdraw {
+			del += ", NULL::geometry AS geom"
+		} else if !im.records {
+			del += ", t.geom"
+		}
+		var n int64
+		if err := counted(del, op, &n, gargs...); err != nil {
+			return err
+		}
+		if s.Withdraw {
+			im.rep.Updated += n
+		} else {
+			im.rep.Deleted = n
+		}
+	}
+	var staged int64
+	if err := im.tx.QueryRow(ctx, `SELECT count(*) FROM hub_next`).Scan(&staged); err != nil {
+		return err
+	}
+	im.rep.Unchanged = max(0, staged-im.rep.Inserted-im.rep.Updated)
+	im.changed = im.rep.Inserted+im.rep.Updated+im.rep.Deleted > 0
+	im.grown = ext
+	return nil
+}
+
+func grow(a, b []float64) []float64 {
+	if a == nil {
+		return b
+	}
+	return []float64{min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])}
+}
+
+// logChanges records the sync's changes under the new data version.
+func (im *importer) logChanges(ctx context.Context) error {
+	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op)
+SELECT $1, $2, fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] FROM hub_changes GROUP BY fid`,
+		im.target.ID, im.rep.DataVersion)
+	return err
+}
