@@ -61,6 +61,22 @@ type Connection struct {
 	Status      string   `json:"status"`
 	Collections []string `json:"collections"`
 	Note        string   `json:"note,omitempty"`
+	// Sources are the source systems the hub synchronises the entry's collections from, with
+	// their freshness (the last successful run) and the status of the last run.
+	Sources []SourceStatus `json:"sources"`
+}
+
+// SourceStatus is a source system's connection as the public catalogue shows it: no endpoint,
+// no error text (those are for administrators).
+type SourceStatus struct {
+	Source      string     `json:"source"`
+	Collection  string     `json:"collection"`
+	Connector   string     `json:"connector"`
+	Schedule    *string    `json:"schedule"`
+	Paused      bool       `json:"paused"`
+	LastSuccess *time.Time `json:"lastSuccess"`
+	LastRun     *time.Time `json:"lastRun"`
+	Status      string     `json:"status"` // of the last run: succeeded, unchanged, failed, timed out, running, never run
 }
 
 // Filter selects entries; zero fields select everything.
@@ -83,7 +99,12 @@ var ErrNotFound = errors.New("not found")
 const selectEntries = `
 SELECT e.id, e.number, e.name, e.name_en, a.id, a.name, a.name_en,
        e.purpose, e.scope, e.content, e.source, e.categories, e.kind, e.updated_at,
-       ARRAY(SELECT l.id FROM layers l WHERE l.entry_id = e.id ORDER BY l.id), e.connection_note
+       ARRAY(SELECT l.id FROM layers l WHERE l.entry_id = e.id ORDER BY l.id), e.connection_note,
+       COALESCE((SELECT json_agg(json_build_object('source', s.id, 'collection', s.collection, 'connector', s.connector,
+                     'schedule', s.schedule, 'paused', s.paused, 'lastSuccess', s.last_success_at,
+                     'lastRun', r.started_at, 'status', COALESCE(r.status, 'never run')) ORDER BY s.id)
+                 FROM sources s LEFT JOIN LATERAL (SELECT started_at, status FROM sync_runs WHERE source_id = s.id ORDER BY id DESC LIMIT 1) r ON true
+                 WHERE s.entry_id = e.id), '[]')
 FROM catalog_entries e JOIN agencies a ON a.id = e.owner_id`
 
 // The owner's name is searched too ("giao thong" finds the transport department's entries), so
@@ -150,7 +171,7 @@ func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
 	err := row.Scan(&e.ID, &e.Number, &e.Name, &e.NameEn, &e.Owner.ID, &e.Owner.Name, &e.Owner.NameEn,
 		&e.Purpose, &e.Scope, &e.Content, &e.Source, &e.Categories, &e.Kind, &e.Updated,
-		&e.Connection.Collections, &e.Connection.Note)
+		&e.Connection.Collections, &e.Connection.Note, &e.Connection.Sources)
 	e.Connection.Status = NotConnected
 	if len(e.Connection.Collections) > 0 {
 		e.Connection.Status = Connected

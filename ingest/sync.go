@@ -124,7 +124,7 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	}
 	stmts := []string{
 		`CREATE TEMP TABLE hub_next (` + geomDef + strings.Join(defs, ", ") + `) ON COMMIT DROP`,
-		`CREATE TEMP TABLE hub_changes (fid bigint NOT NULL, op text NOT NULL) ON COMMIT DROP`,
+		`CREATE TEMP TABLE hub_changes (fid bigint NOT NULL, op text NOT NULL, key text) ON COMMIT DROP`,
 	}
 	for _, st := range stmts {
 		if _, err := im.tx.Exec(ctx, st); err != nil {
@@ -151,7 +151,7 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	}
 	counted := func(sql, op string, n *int64, args ...any) error {
 		var e []float64
-		err := im.tx.QueryRow(ctx, `WITH w AS (`+sql+`), c AS (INSERT INTO hub_changes SELECT fid, '`+op+`' FROM w)
+		err := im.tx.QueryRow(ctx, `WITH w AS (`+sql+`), c AS (INSERT INTO hub_changes SELECT fid, '`+op+`', key FROM w)
 SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		if err != nil {
 			return fmt.Errorf("sync %s (%s): %w", t.ID, op, err)
@@ -161,7 +161,8 @@ SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		}
 		return nil
 	}
-	returning := " RETURNING t.fid"
+	// Every change keeps the item's key: the feed names a deleted item by it.
+	returning := " RETURNING t.fid, t." + key + "::text AS key"
 	if !im.records {
 		returning += ", t.geom"
 	}
@@ -196,11 +197,11 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	}
 	if len(gone) > 0 {
 		where := "(" + strings.Join(gone, ") OR (") + ")"
-		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid`
+		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key`
 		op := "delete"
 		if s.Withdraw {
 			w := pgx.Identifier{WithdrawnField}.Sanitize()
-			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid`
+			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key`
 			op = "update"
 		}
 		if !im.records && !s.Withdraw {
@@ -237,8 +238,10 @@ func grow(a, b []float64) []float64 {
 
 // logChanges records the sync's changes under the new data version.
 func (im *importer) logChanges(ctx context.Context) error {
-	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op)
-SELECT $1, $2, fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] FROM hub_changes GROUP BY fid`,
+	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op, key)
+SELECT $1, $2, fid, op, CASE WHEN op = 'delete' THEN key END FROM (
+    SELECT fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] AS op, min(key) AS key
+    FROM hub_changes GROUP BY fid) c`,
 		im.target.ID, im.rep.DataVersion)
 	return err
 }

@@ -84,6 +84,8 @@ CREATE TABLE layer_changes (
     version  bigint NOT NULL,
     fid      bigint NOT NULL,
     op       text NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+    -- A deleted item's key (the row is gone; the feed names the item by it).
+    key      text,
     PRIMARY KEY (layer_id, version, fid)
 );
 CREATE INDEX layer_changes_fid ON layer_changes (layer_id, fid, version);

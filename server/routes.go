@@ -12,6 +12,7 @@ import (
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/policy"
+	"github.com/haiduong/hub/sources"
 	"github.com/haiduong/hub/spatial"
 	"github.com/haiduong/hub/styles"
 	"github.com/haiduong/hub/styles/glyphs"
@@ -49,6 +50,7 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("GET /collections/{id}/items/{featureId}", features.HandleItem())
 	mux.Handle("GET /collections/{id}/queryables", features.HandleQueryables())
 	mux.Handle("GET /collections/{id}/schema", features.HandleSchema())
+	mux.Handle("GET /collections/{id}/changes", features.HandleChanges())
 	mux.Handle("PATCH /collections/{id}/policy", requireAdmin(audited(cfg.Audit, "collections.policy", false, handleSetPolicy(pool))))
 
 	mux.Handle("GET /collections/{id}/tiles", tileService.HandleCollectionTilesets())
@@ -81,6 +83,20 @@ func routes(mux *http.ServeMux, pool *pgxpool.Pool, cfg Config, metrics *prometh
 	mux.Handle("DELETE /admin/keys/{id}", requireAdmin(accessAPI.HandleRevokeKey()))
 	mux.Handle("POST /admin/keys/{id}/revoke", requireAdmin(accessAPI.HandleRevokeKey()))
 	mux.Handle("GET /audit", accessAPI.HandleAudit())
+
+	// Sources: the reads for the operator, the changes audited too. The path's source is
+	// {source}, neither an entry nor a collection, so the records name it by their path only.
+	sourcesAPI := sources.NewAPI(pool, cfg.Jobs)
+	mux.Handle("GET /admin/sources", requireAdmin(sourcesAPI.HandleList()))
+	mux.Handle("POST /admin/sources", requireAdmin(audited(cfg.Audit, "sources.add", false, sourcesAPI.HandleAdd())))
+	mux.Handle("GET /admin/sources/{source}", requireAdmin(sourcesAPI.HandleGet()))
+	mux.Handle("PATCH /admin/sources/{source}", requireAdmin(audited(cfg.Audit, "sources.update", false, sourcesAPI.HandlePatch())))
+	mux.Handle("DELETE /admin/sources/{source}", requireAdmin(audited(cfg.Audit, "sources.delete", false, sourcesAPI.HandleDelete())))
+	mux.Handle("POST /admin/sources/{source}/run", requireAdmin(audited(cfg.Audit, "sources.run", false, sourcesAPI.HandleRun())))
+	mux.Handle("POST /admin/sources/{source}/pause", requireAdmin(audited(cfg.Audit, "sources.pause", false, sourcesAPI.HandleSetPaused(true))))
+	mux.Handle("POST /admin/sources/{source}/resume", requireAdmin(audited(cfg.Audit, "sources.resume", false, sourcesAPI.HandleSetPaused(false))))
+	mux.Handle("GET /admin/sources/{source}/runs", requireAdmin(sourcesAPI.HandleRuns()))
+	mux.Handle("GET /admin/sources/{source}/runs/{run}/rejects", requireAdmin(sourcesAPI.HandleRejects()))
 
 	mux.Handle("GET /layers", spatial.HandleLayers(reg))
 	mux.Handle("GET /layers/{id}", spatial.HandleLayer(reg, pool))

@@ -18,6 +18,7 @@ import (
 	"github.com/haiduong/hub/catalog"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/policy"
+	"github.com/haiduong/hub/sources"
 	"github.com/haiduong/hub/tiles"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// Policy decides what each principal reads (its grants cache kept by the caller's
 	// Listen); otherwise New makes one that listens as long as the process lives.
 	Policy *policy.Decider
+	// Jobs is the job queue's client (sources' runs are enqueued through it); otherwise New
+	// makes one that only enqueues, for the workers of whichever hub process runs them.
+	Jobs *sources.Jobs
 }
 
 // New returns the hub's HTTP handler. reg must be kept current by its caller (reg.Listen).
@@ -65,6 +69,13 @@ func New(pool *pgxpool.Pool, reg *layers.Registry, cfg Config) http.Handler {
 	if cfg.Policy == nil {
 		cfg.Policy = policy.NewDecider(pool)
 		go cfg.Policy.Listen(context.Background())
+	}
+	if cfg.Jobs == nil {
+		jobs, err := sources.NewJobs(pool, sources.JobOptions{InsertOnly: true})
+		if err != nil {
+			slog.Error("job queue client not made", "err", err) // runs asked for by API then fail with 503
+		}
+		cfg.Jobs = jobs
 	}
 	mux := http.NewServeMux()
 	routes(mux, pool, cfg, metricsReg, catalog.NewStore(pool), reg)
@@ -88,6 +99,16 @@ type Health struct {
 	Status   string         `json:"status"`
 	Version  string         `json:"version"`
 	Database DatabaseHealth `json:"database"`
+	Sources  *SourcesHealth `json:"sources,omitempty"`
+}
+
+// SourcesHealth is the source systems part of /health: which are failing (their last run
+// failed, timed out or was interrupted). Reasons are for administrators (/admin/sources).
+type SourcesHealth struct {
+	Status  string   `json:"status"` // ok, or failing when one is
+	Total   int      `json:"total"`
+	Paused  int      `json:"paused"`
+	Failing []string `json:"failing"`
 }
 
 // DatabaseHealth is the database part of /health.
@@ -127,6 +148,19 @@ func handleHealth(pool *pgxpool.Pool, version string) http.Handler {
 			status = http.StatusServiceUnavailable
 		} else {
 			h.Database.Status = "up"
+			if states, err := sources.States(ctx, pool); err == nil && len(states) > 0 {
+				sh := &SourcesHealth{Status: "ok", Total: len(states), Failing: []string{}}
+				for _, s := range states {
+					if s.Paused {
+						sh.Paused++
+					}
+					if s.Failing() {
+						sh.Failing = append(sh.Failing, s.ID)
+						sh.Status = "failing"
+					}
+				}
+				h.Sources = sh
+			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		api.WriteJSON(w, status, h)

@@ -31,6 +31,7 @@ import (
 	"github.com/haiduong/hub/migrations"
 	"github.com/haiduong/hub/policy"
 	"github.com/haiduong/hub/server"
+	"github.com/haiduong/hub/sources"
 	"github.com/haiduong/hub/tiles"
 )
 
@@ -65,6 +66,8 @@ Environment:
   HUB_RATE_LIMIT    requests per second and burst of each API key or token, "rps:burst" (default 200:400; 0: unlimited)
   HUB_ANON_RATE_LIMIT  the same for each address without a credential (default 50:200; 0: unlimited)
   HUB_CORS_ORIGINS  origins whose pages may call the hub, comma-separated, or * (default *; none: same origin only)
+  HUB_SYNC_WORKERS  concurrent source synchronisations this process runs (default 2; 0: leave them to other processes)
+  HUB_SECRET_KEY    the key sources' stored credentials are encrypted with (needed to store one in clear form)
 `
 
 func main() {
@@ -237,6 +240,25 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer cfg.Audit.Close() // after Shutdown: the last requests' records are written
+	// The sources' schedules and retries: every hub process works the queue unless told not
+	// to (HUB_SYNC_WORKERS=0 leaves it to others).
+	workers, err := strconv.Atoi(envOr("HUB_SYNC_WORKERS", "2"))
+	if err != nil || workers < 0 {
+		return fmt.Errorf("HUB_SYNC_WORKERS=%q: give a number of concurrent source runs (0: none in this process)", os.Getenv("HUB_SYNC_WORKERS"))
+	}
+	if cfg.Jobs, err = sources.NewJobs(pool, sources.JobOptions{Workers: workers, InsertOnly: workers == 0}); err != nil {
+		return err
+	}
+	if workers > 0 {
+		if err := cfg.Jobs.Client.Start(ctx); err != nil {
+			return fmt.Errorf("job queue: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = cfg.Jobs.Client.Stop(stopCtx) // a run under way finishes or, past 30 s, is cancelled and rolled back
+		}()
+	}
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           server.New(pool, reg, cfg),

@@ -1,0 +1,196 @@
+package spatial
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/haiduong/hub/api"
+)
+
+var (
+	msgSince     = api.Msg("since phải là một phiên bản dữ liệu (số nguyên ≥ 0) hoặc một thời điểm RFC 3339 (2026-12-01T08:00:00+07:00)", "since must be a data version (an integer ≥ 0) or an RFC 3339 time (2026-12-01T08:00:00+07:00)")
+	msgChangeArg = api.Msg("%s phải là số nguyên ≥ 0 (lấy từ liên kết next)", "%s must be an integer ≥ 0 (take it from the next link)")
+	msgGone      = api.Msg("bộ dữ liệu %s được nạp lại toàn bộ ở phiên bản %d, sau phiên bản %d: đọc toàn bộ /collections/%s/items rồi theo dõi thay đổi từ phiên bản %d",
+		"collection %s was reloaded whole at version %d, after version %d: read /collections/%s/items whole, then follow the changes from version %d")
+)
+
+// changesParams are the query parameters of /changes.
+var changesParams = []string{"f", "since", "limit", "after", "until"}
+
+// HandleChanges serves GET /collections/{id}/changes?since=VERSION (or a time): the items
+// inserted, updated and deleted after that data version, under the caller's view, in pages —
+// so that a consuming agency keeps its copy in sync (Circular 13/2017 Art. 21). Each change is
+// the item's current state with "change": "insert" or "update", or its id with "change":
+// "delete". An item the caller can no longer read (moved out of its rows) is a deletion to it.
+// The pages of one read stop at the data version of the first ("dataVersion"), which is the
+// next read's since. Versions written by a file import replace the collection whole: a since
+// before the last of them is answered 410 with the version to start again from.
+func (s *Service) HandleChanges() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pol, v, err := s.view(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		q, _, err := api.Request(r, []api.Format{api.JSON}, changesParams...)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		ctx := r.Context()
+		l := v.Layer
+		var current, from int64
+		if err := s.pool.QueryRow(ctx, `SELECT data_version, changes_from FROM layers WHERE id = $1`, l.ID).Scan(&current, &from); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		since, err := s.parseSince(r, l.ID, q.Get("since"))
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		after, err := nonNegative(q, "after", 0)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		until, err := nonNegative(q, "until", current)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		if since < from {
+			w.Header().Set("Cache-Control", "no-store")
+			api.WriteJSON(w, http.StatusGone, struct {
+				api.Exception
+				DataVersion int64 `json:"dataVersion"`
+			}{api.Exception{Code: "Gone", Description: msgGone.Format(l.ID, from, since, l.ID, current)}, current})
+			return
+		}
+		iq, err := s.parseItems(ctx, v, pol, url.Values{})
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		if iq.limit, err = parseLimit(q); err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		iq.base = api.BaseURL(r)
+		// A deleted row is gone: it is named as items name it — by its key when the caller
+		// reads the key (masked as the caller sees it), else by its feature id.
+		deletedID := "to_json(c.fid)"
+		if c, ok := v.Column(l.KeyField); ok && !v.Restricted() {
+			deletedID = "to_json(c.key)"
+			if c.Masked {
+				deletedID = "to_json(hub_mask(c.key))"
+			}
+		}
+		src := iq.from()
+		sql := `WITH c AS (
+    SELECT fid, (array_agg(op ORDER BY version DESC))[1] AS op, bool_or(op = 'insert') AS inserted,
+           (array_agg(key ORDER BY version DESC))[1] AS key
+    FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
+      AND fid > ` + iq.arg(after) + `
+    GROUP BY fid ORDER BY fid LIMIT ` + iq.arg(iq.limit+1) + `)
+SELECT c.fid, CASE WHEN c.op = 'delete' OR t.fid IS NULL
+         THEN json_build_object('type', 'Feature', 'id', ` + deletedID + `, 'change', 'delete', 'geometry', NULL, 'properties', NULL)::text
+         ELSE json_build_object('type', 'Feature', 'id', ` + iq.idSQL() + `, 'change', CASE WHEN c.inserted THEN 'insert' ELSE 'update' END,
+              'geometry', ` + iq.geometryJSON() + `, 'properties', (` + propsOf(iq) + `))::text END
+FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
+		rows, err := s.pool.Query(ctx, sql, iq.args...)
+		if err != nil {
+			api.WriteError(w, r, queryError(err))
+			return
+		}
+		var body bytes.Buffer
+		body.WriteString(`{"type":"FeatureCollection","collection":`)
+		body.WriteString(strconv.Quote(l.ID))
+		body.WriteString(`,"since":` + strconv.FormatInt(since, 10) + `,"dataVersion":` + strconv.FormatInt(until, 10) + `,"features":[`)
+		n, last, more := 0, int64(0), false
+		for rows.Next() {
+			if n == iq.limit {
+				more = true
+				break
+			}
+			var fid int64
+			var item []byte
+			if err := rows.Scan(&fid, &item); err != nil {
+				rows.Close()
+				api.WriteError(w, r, err)
+				return
+			}
+			if n > 0 {
+				body.WriteByte(',')
+			}
+			body.Write(item)
+			last = fid
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			api.WriteError(w, r, queryError(err))
+			return
+		}
+		self := iq.base + "/collections/" + url.PathEscape(l.ID) + "/changes"
+		body.WriteString(`],"numberReturned":` + strconv.Itoa(n) + `,"links":[{"rel":"self","type":"application/geo+json","href":` +
+			strconv.Quote(self+"?"+r.URL.RawQuery) + `}`)
+		if more {
+			next := url.Values{"since": {strconv.FormatInt(since, 10)}, "until": {strconv.FormatInt(until, 10)},
+				"after": {strconv.FormatInt(last, 10)}, "limit": {strconv.Itoa(iq.limit)}}
+			body.WriteString(`,{"rel":"next","type":"application/geo+json","href":` + strconv.Quote(self+"?"+next.Encode()) + `}`)
+		}
+		body.WriteString("]}\n")
+		w.Header().Set("Content-Type", "application/geo+json")
+		s.send(w, r, iq, "changes", n, body.Bytes())
+	})
+}
+
+// propsOf is the SQL of an item's properties as the caller sees them.
+func propsOf(iq *itemsQuery) string {
+	if len(iq.fields) == 0 {
+		return "'{}'::json"
+	}
+	var b bytes.Buffer
+	b.WriteString("SELECT row_to_json(r) FROM (SELECT ")
+	for i, f := range iq.fields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(col(f.Name) + " AS " + pgx.Identifier{f.Name}.Sanitize())
+	}
+	b.WriteString(") r")
+	return b.String()
+}
+
+// parseSince reads since: a data version, or a time, taken as the version the collection had
+// then (the last import or sync that finished by that time).
+func (s *Service) parseSince(r *http.Request, id, v string) (int64, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return n, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return 0, api.BadParam("since", msgSince)
+	}
+	var version int64
+	err = s.pool.QueryRow(r.Context(), `SELECT COALESCE(max(data_version), 0) FROM imports WHERE layer_id = $1 AND finished_at <= $2`, id, t).Scan(&version)
+	return version, err
+}
+
+func nonNegative(q url.Values, name string, def int64) (int64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, api.BadParam(name, msgChangeArg, name)
+	}
+	return n, nil
+}
