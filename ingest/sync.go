@@ -145,7 +145,7 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	}
 	row := func(cs []string) string { return "ROW(" + strings.Join(cs, ", ") + ")" }
 	var ext []float64
-	extentOf := `(SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, ` + fmt.Sprint(t.SRID) + `), 4326) e FROM w) x)`
+	extentOf := `(SELECT CASE WHEN e IS NOT NULL THEN ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] END FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, ` + fmt.Sprint(t.SRID) + `), 4326) e FROM w) x)`
 	if im.records {
 		extentOf = `NULL::float8[]`
 	}
