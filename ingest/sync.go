@@ -53,15 +53,12 @@ func (im *importer) reject(ctx context.Context, parts []string, args []any) erro
   SELECT n, props ->> $%[1]d AS v, min(n) OVER (PARTITION BY props ->> $%[1]d) AS first FROM hub_stage) d
 WHERE v IS NOT NULL AND n <> first`, k, kf))
 	parts = append([]string{`SELECT NULL::bigint AS n, NULL::text AS field, NULL::text AS reason WHERE false`}, parts...)
-	sql := `CREATE TEMP TABLE hub_rejected ON COMMIT DROP AS
-SELECT p.n, s.props ->> $` + fmt.Sprint(k) + ` AS key, p.field, p.reason
-FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) p JOIN hub_stage s USING (n)`
-	// CREATE TABLE AS takes no parameters: the checks' arguments are inlined as literals.
-	sql, err := inline(sql, args)
-	if err != nil {
+	if _, err := im.tx.Exec(ctx, `CREATE TEMP TABLE hub_rejected (n bigint, key text, field text, reason text) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	if _, err := im.tx.Exec(ctx, sql); err != nil {
+	sql := `INSERT INTO hub_rejected SELECT p.n, s.props ->> $` + fmt.Sprint(k) + `, p.field, p.reason
+FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) p JOIN hub_stage s USING (n)`
+	if _, err := im.tx.Exec(ctx, sql, args...); err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
 	// The reader's own reasons are better than "could not be read".
@@ -89,19 +86,6 @@ FROM (` + strings.Join(parts, "\nUNION ALL\n") + `) p JOIN hub_stage s USING (n)
 		return err
 	}
 	return nil
-}
-
-// inline writes the arguments of a statement that cannot take parameters into it as quoted
-// literals (text only: the checks' arguments are field names, patterns and type names).
-func inline(sql string, args []any) (string, error) {
-	for i := len(args); i >= 1; i-- {
-		s, ok := args[i-1].(string)
-		if !ok {
-			return "", fmt.Errorf("inline: argument %d is %T, not text", i, args[i-1])
-		}
-		sql = strings.ReplaceAll(sql, fmt.Sprintf("$%d", i), "'"+strings.ReplaceAll(s, "'", "''")+"'::text")
-	}
-	return sql, nil
 }
 
 // merge applies a sync to an existing collection: it writes only the items that differ and

@@ -235,6 +235,10 @@ func TestChangeFeed(t *testing.T) {
 		e.Connection.Sources[1].LastSuccess == nil {
 		t.Fatalf("catalogue entry's sources: %s", r.body)
 	}
+	if r := get(t, srv.URL+"/catalog/dang-ky-doanh-nghiep?f=html"); !strings.Contains(string(r.body), "Đồng bộ từ nguồn") ||
+		!strings.Contains(string(r.body), "dn-ban-sao (hub)") {
+		t.Fatalf("the portal's entry page lacks its sources")
+	}
 	// A failing source shows on /health.
 	origin.Close()
 	if _, err := sources.Sync(ctx, pool, "dn-goc", sources.RunOptions{}); err == nil {
