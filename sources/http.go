@@ -232,6 +232,9 @@ func (a *API) save(w http.ResponseWriter, r *http.Request, s *Source, status int
 		api.WriteError(w, r, err)
 		return
 	}
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/admin/sources/"+saved.ID)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, status, saved.Public())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -221,7 +222,15 @@ WHERE id = $1`, run.ID, run.DataVersion, run.CursorAfter); err != nil {
 
 // config is the source as its connector takes it, credentials resolved.
 func (s *Source) config() (connect.Config, error) {
-	cfg := connect.Config{Endpoint: s.Endpoint, Options: s.Options, Detect: s.Detect, Key: s.Key,
+	opts := maps.Clone(s.Options)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	// A record source's file is read as records (no coordinate columns looked for).
+	if _, set := opts["records"]; !set && s.ItemType == "record" {
+		opts["records"] = "true"
+	}
+	cfg := connect.Config{Endpoint: s.Endpoint, Options: opts, Detect: s.Detect, Key: s.Key,
 		WatermarkField: s.WatermarkField, Tombstone: s.Tombstone, Cursor: s.Cursor, Validator: s.Validator,
 		Mapping: s.Mapping, Headers: map[string]string{}}
 	for h, stored := range s.Headers {

@@ -52,6 +52,14 @@ Usage:
   hub keys create --agency A [--application P] [--expires 90d] | list | revoke ID   API keys
   hub requests list | submit | agree | approve | refuse | revoke | grants   access requests, agreements
   hub layers policy --collection ID [--category C] [--field NAME=C] [--personal NAME]   sharing policy (hub layers policy -h)
+  hub sources add ID --entry E --collection C --connector T --endpoint URL --key K [...]   define a source system (hub sources -h)
+  hub sources list [--collection C] [--entry E]             sources with their last runs
+  hub sources show ID                                       a source's definition (credentials never shown)
+  hub sources run ID                                        synchronise a source now, in this process
+  hub sources pause ID                                      stop a source's schedule
+  hub sources resume ID                                     restart a source's schedule
+  hub sources remove ID                                     remove a source (its collection keeps its data)
+  hub sources runs ID [--limit N]                           a source's latest runs
   hub version                                               print the version
 
 Environment:
@@ -106,6 +114,8 @@ func run(args []string, stdout io.Writer) error {
 		return requestsCmd(ctx, rest, stdout)
 	case "layers":
 		return layersCmd(ctx, rest, stdout)
+	case "sources":
+		return sourcesCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "hub", buildVersion())
 		return nil
