@@ -121,6 +121,23 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	if _, err := im.tx.Exec(ctx, `ANALYZE hub_next`); err != nil {
 		return err
 	}
+	// A few changed items against a large collection are found by the key's index, one by one;
+	// the planner, costing random reads high, would rather scan the whole table into a hash.
+	// Forced here, the run costs what the changes do, not what the collection holds.
+	var staged, total int64
+	if err := im.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM hub_next), feature_count FROM layers WHERE id = $1`, t.ID).Scan(&staged, &total); err != nil {
+		return err
+	}
+	if staged*20 < total {
+		if _, err := im.tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
+			return err
+		}
+		if _, err := im.tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil {
+			return err
+		}
+		defer im.tx.Exec(ctx, `SET LOCAL enable_hashjoin = on`)
+		defer im.tx.Exec(ctx, `SET LOCAL enable_mergejoin = on`)
+	}
 	var sets, tcols, ncols []string
 	for _, c := range cols {
 		sets = append(sets, c+" = n."+c)
@@ -202,10 +219,6 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 		} else {
 			im.rep.Deleted = n
 		}
-	}
-	var staged int64
-	if err := im.tx.QueryRow(ctx, `SELECT count(*) FROM hub_next`).Scan(&staged); err != nil {
-		return err
 	}
 	im.rep.Unchanged = max(0, staged-im.rep.Inserted-im.rep.Updated)
 	im.changed = im.rep.Inserted+im.rep.Updated+im.rep.Deleted > 0
