@@ -35,6 +35,8 @@ type Run struct {
 	Error        string `json:"error,omitempty"`
 	// Rejects are the first refused rows (a run's answer; the store keeps a thousand).
 	Rejects []ingest.Problem `json:"rejects,omitempty"`
+	// Phases say where the run's time went, in milliseconds (a run's answer).
+	Phases map[string]int64 `json:"phasesMs,omitempty"`
 }
 
 // Counts are what a run read and did.
@@ -177,6 +179,7 @@ func finish(ctx context.Context, tx pgx.Tx, src *Source, run *Run, fetch *connec
 	v := rep.DataVersion
 	run.DataVersion = &v
 	run.Rejects = rep.Rejects
+	run.Phases = rep.Phases
 	run.CursorAfter = fetch.Cursor
 	if run.CursorAfter == "" {
 		run.CursorAfter = src.Cursor

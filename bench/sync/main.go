@@ -95,7 +95,7 @@ func runSync(ctx context.Context, hub *pgxpool.Pool, id, what string) {
 	check(err)
 	d := time.Since(start)
 	report(fmt.Sprintf("hub %s: %s", id[6:], what), d, run.Read, run.Inserted+run.Updated+run.Deleted,
-		fmt.Sprintf("+%d ~%d -%d =%d ✗%d v%d", run.Inserted, run.Updated, run.Deleted, run.Unchanged, run.Rejected, *run.DataVersion))
+		fmt.Sprintf("+%d ~%d -%d =%d ✗%d v%d %v", run.Inserted, run.Updated, run.Deleted, run.Unchanged, run.Rejected, *run.DataVersion, run.Phases))
 }
 
 func report(name string, d time.Duration, read, changed int64, counts string) {
