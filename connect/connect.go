@@ -38,7 +38,8 @@ type Config struct {
 	// Options are the connector's own settings (records path, paging style, table, query,
 	// typeNames…), documented with each connector.
 	Options map[string]string
-	// Headers are sent with every HTTP request (authorisation headers, their secrets resolved).
+	// Headers are sent with every HTTP request to the endpoint's origin (authorisation headers,
+	// their secrets resolved) — never to another host, be it by a link or a redirect.
 	Headers map[string]string
 	// Secret is the resolved credential for connectors that take one outside headers (the
 	// PostgreSQL password, a SOAP token).
@@ -64,13 +65,19 @@ type Config struct {
 	Client *http.Client
 }
 
-// HTTPClient is the config's client or a default one with a timeout, so that a silent source
-// cannot hold a run for ever (the run's own time limit applies too).
+// HTTPClient is the client to send the source's requests with: a copy of the config's client,
+// or a default one with a timeout, so that a silent source cannot hold a run for ever (the
+// run's own time limit applies too). Either way a redirect to another host than the
+// request's does not carry the config's headers, nor Authorization, Cookie or the Referer
+// (Go's client forwards custom headers such as X-Api-Key to any host), and a request body is
+// not sent there; the client's own CheckRedirect, if any, is then consulted.
 func (c *Config) HTTPClient() *http.Client {
+	hc := http.Client{Timeout: 5 * time.Minute}
 	if c.Client != nil {
-		return c.Client
+		hc = *c.Client
 	}
-	return &http.Client{Timeout: 5 * time.Minute}
+	hc.CheckRedirect = c.redirectPolicy(hc.CheckRedirect)
+	return &hc
 }
 
 // Option is an option's value or def.
@@ -122,13 +129,42 @@ func Register(name string, c Connector) {
 	connectors[name] = c
 }
 
-// Get is the connector of a type, or an error listing those there are.
+// Get is the connector of a type, or an error listing those there are. Its errors — from Open
+// and from its Fetch's Read and Close — never show the config's header values or secret.
 func Get(name string) (Connector, error) {
 	if c, ok := connectors[name]; ok {
-		return c, nil
+		return scrubbing{c}, nil
 	}
 	return nil, fmt.Errorf("connector %q: use one of %v", name, Types())
 }
+
+// scrubbing is a connector whose errors are scrubbed of the config's credentials: the rule
+// holds for every connector, whatever its messages quote (a server's answer, a driver's
+// error).
+type scrubbing struct{ Connector }
+
+func (s scrubbing) Open(ctx context.Context, cfg Config) (*Fetch, error) {
+	f, err := s.Connector.Open(ctx, cfg)
+	if err != nil {
+		return f, cfg.scrubErr(err)
+	}
+	if f != nil && f.Source != nil {
+		f.Source = &scrubSource{Source: f.Source, cfg: &cfg}
+	}
+	return f, nil
+}
+
+// scrubSource scrubs the errors of a Fetch's source.
+type scrubSource struct {
+	ingest.Source
+	cfg *Config
+}
+
+func (s *scrubSource) Read(ctx context.Context, emit func([]ingest.Feature) error) error {
+	return s.cfg.scrubErr(s.Source.Read(ctx, emit))
+}
+
+func (s *scrubSource) Close() error { return s.cfg.scrubErr(s.Source.Close()) }
 
 // Types lists the connector types.
 func Types() []string {

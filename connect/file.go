@@ -36,7 +36,8 @@ func init() { Register("file", fileConnector{}) }
 //	lon, lat  CSV coordinate columns; wkt: CSV WKT column
 //
 // A file is a snapshot: every run reads all of it (detect = hash). The ETag or Last-Modified
-// of the answer is kept as the validator, so an unchanged file is not downloaded again.
+// of the answer is kept as the validator, so an unchanged file is not downloaded again. The
+// source's headers are sent to the endpoint's host only, not on a redirect to another one.
 type fileConnector struct{}
 
 func (fileConnector) Describe() string {
@@ -81,11 +82,12 @@ func (fileConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	default:
 		return nil, fmt.Errorf("file source: unknown detection %q; use hash", cfg.Detect)
 	}
-	u, err := url.Parse(strings.TrimSpace(cfg.Endpoint))
+	cfg.Endpoint = strings.TrimSpace(cfg.Endpoint)
+	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("file source: the endpoint %q is not an http(s) URL of a file", fileRedact(cfg.Endpoint))
+		return nil, fmt.Errorf("file source: the endpoint %q is not an http(s) URL of a file", cfg.redact(cfg.Endpoint))
 	}
-	name := fileRedact(u.String())
+	name := cfg.redact(u.String())
 
 	ext := ""
 	if f := strings.ToLower(cfg.Option("format", "")); f != "" {
@@ -109,12 +111,9 @@ func (fileConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := cfg.newRequest(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("file source: %s: %v", name, err)
-	}
-	for k, v := range cfg.Headers {
-		req.Header.Set(k, v)
 	}
 	if kind, value, ok := strings.Cut(cfg.Validator, ":"); ok && value != "" {
 		switch kind {
@@ -129,7 +128,7 @@ func (fileConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("file source: cannot download %s: %v", name, fileScrubErr(err, u))
+		return nil, fmt.Errorf("file source: cannot download %s: %s", name, cfg.transportError(err, u.String()))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified {
@@ -166,12 +165,12 @@ func (fileConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("file source: downloading %s: %v", name, fileScrubErr(err, u))
+		return nil, fmt.Errorf("file source: downloading %s: %s", name, cfg.transportError(err, u.String()))
 	}
 	src, err := ingest.Open(tmpPath, opt)
 	if err != nil {
 		os.Remove(tmpPath)
-		return nil, errors.New("file source: " + fileNames(err.Error(), tmpPath, name))
+		return nil, errors.New("file source: " + cfg.scrub(fileNames(err.Error(), tmpPath, name)))
 	}
 	fs := &fileSource{Source: src, path: tmpPath, name: name, mapping: cfg.Mapping}
 	f := &Fetch{Source: fs, Complete: true}
@@ -232,41 +231,6 @@ func fileAnswerExt(resp *http.Response) string {
 	return ""
 }
 
-// fileRedact is a URL fit for messages: no password, no query (which may hold a token).
-func fileRedact(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		if i := strings.IndexAny(raw, "?#"); i >= 0 {
-			raw = raw[:i]
-		}
-		return raw
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "…"
-	}
-	u.Fragment = ""
-	return u.String()
-}
-
-// fileScrubErr is err without the URL's query and password, which net/http errors repeat.
-func fileScrubErr(err error, u *url.URL) string {
-	msg := err.Error()
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		msg = ue.Err.Error()
-	}
-	if u.RawQuery != "" {
-		msg = strings.ReplaceAll(msg, u.RawQuery, "…")
-	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
-	}
-	return msg
-}
-
 // fileNames puts the URL in place of the temporary file in a reader's message, also where
 // it names the file without its folder or extension (a Shapefile's set).
 func fileNames(msg, tmpPath, name string) string {
@@ -274,7 +238,11 @@ func fileNames(msg, tmpPath, name string) string {
 	base := filepath.Base(tmpPath)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	msg = strings.ReplaceAll(msg, filepath.Dir(tmpPath)+string(filepath.Separator)+stem, name)
-	return strings.ReplaceAll(msg, stem, path.Base(strings.TrimSuffix(name, path.Ext(name))))
+	file := name
+	if i := strings.IndexAny(file, "?#"); i >= 0 {
+		file = file[:i]
+	}
+	return strings.ReplaceAll(msg, stem, path.Base(strings.TrimSuffix(file, path.Ext(file))))
 }
 
 // fileSource is a downloaded file being read: it maps properties, names the URL rather than

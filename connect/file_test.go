@@ -147,7 +147,7 @@ func TestFileCSVETag(t *testing.T) {
 	if f.Validator != `etag:"v1"` {
 		t.Errorf("Validator %q, want etag:\"v1\"", f.Validator)
 	}
-	tmp := f.Source.(*fileSource).path
+	tmp := f.Source.(*scrubSource).Source.(*fileSource).path
 	if filepath.Ext(tmp) != ".csv" {
 		t.Errorf("temporary file %s, want a .csv", tmp)
 	}

@@ -1,23 +1,36 @@
 package connect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
 
-// The HTTP side shared by the JSON connectors (rest, ogcapi, wfs, hub): a jsonPager fetches one
-// run's pages, sends the config's headers with each, parses the page and names it in errors
-// ("page 3 of http://…: …") — with secret query parameters redacted and never a header value —
-// and stops a paging that would not end.
+// The HTTP side shared by the connectors. Every HTTP connector (rest, ogcapi, wfs, hub, file,
+// xml) builds its requests with Config.newRequest, which sends the config's headers only to the
+// endpoint's own origin, and sends them with Config.HTTPClient, which drops them on a redirect
+// to another host. Every message names URLs through Config.redact and passes other text
+// (a body, a SOAP fault, a transport error) through Config.scrub, so that neither a header
+// value nor the secret, nor a password or a secret-looking query parameter of a URL, is ever
+// shown.
+//
+// A jsonPager (rest, ogcapi, wfs, hub) fetches one run's pages, parses each and names it in
+// errors ("page 3 of http://…: …"), refuses a link to a page on another host unless option
+// follow_other_hosts is true (and then sends that page no header of the config), and stops a
+// paging that would not end.
 
 // jsonMaxPages bounds a paging that the source's links or cursors would not end.
 const jsonMaxPages = 1_000_000
@@ -26,6 +39,7 @@ type jsonPager struct {
 	cfg    *Config
 	client *http.Client
 	accept string
+	follow bool // follow_other_hosts: read pages on other hosts (without the headers)
 	parser fastjson.Parser
 	seed   maphash.Seed
 	seen   map[uint64]bool
@@ -34,7 +48,8 @@ type jsonPager struct {
 }
 
 func newJSONPager(cfg *Config, accept string) *jsonPager {
-	return &jsonPager{cfg: cfg, client: cfg.HTTPClient(), accept: accept, seed: maphash.MakeSeed(), seen: map[uint64]bool{}}
+	follow, _ := strconv.ParseBool(cfg.Option("follow_other_hosts", "false")) // checked by httpEndpoint
+	return &jsonPager{cfg: cfg, client: cfg.HTTPClient(), accept: accept, follow: follow, seed: maphash.MakeSeed(), seen: map[uint64]bool{}}
 }
 
 // httpStatusError is a non-2xx answer.
@@ -87,21 +102,23 @@ func (pg *jsonPager) get(ctx context.Context, u string) (*fastjson.Value, http.H
 	}
 	h := maphash.String(pg.seed, u)
 	if pg.seen[h] {
-		return nil, nil, fmt.Errorf("page %d of %s: the link to the next page leads back to a page already read", pg.n+1, pg.redact(u))
+		return nil, nil, fmt.Errorf("page %d of %s: the link to the next page leads back to a page already read", pg.n+1, pg.cfg.redact(u))
 	}
 	if pg.n >= jsonMaxPages {
-		return nil, nil, fmt.Errorf("page %d of %s: more than %d pages; the paging does not end", pg.n+1, pg.redact(u), jsonMaxPages)
+		return nil, nil, fmt.Errorf("page %d of %s: more than %d pages; the paging does not end", pg.n+1, pg.cfg.redact(u), jsonMaxPages)
 	}
 	pg.seen[h] = true
 	pg.n++
 	pg.body = nil
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, pg.errorf(u, "not a valid URL")
+	if p, err := url.Parse(u); err == nil && !pg.follow && !pg.cfg.atOrigin(p) {
+		e, _ := url.Parse(pg.cfg.Endpoint)
+		return nil, nil, pg.errorf(u, "the link to this page leads to %s://%s, another host than the endpoint's (%s://%s); "+
+			"the source's headers are sent to its own host only: set option follow_other_hosts=true to read pages there without them",
+			p.Scheme, p.Host, e.Scheme, e.Host)
 	}
-	req.Header.Set("Accept", pg.accept)
-	for k, v := range pg.cfg.Headers {
-		req.Header.Set(k, v)
+	req, err := pg.cfg.newRequest(ctx, http.MethodGet, u, nil, "Accept", pg.accept)
+	if err != nil {
+		return nil, nil, pg.errorf(u, "%v", err)
 	}
 	resp, err := pg.client.Do(req)
 	if err != nil {
@@ -111,7 +128,7 @@ func (pg *jsonPager) get(ctx context.Context, u string) (*fastjson.Value, http.H
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return nil, nil, &httpStatusError{page: pg.n, status: resp.StatusCode, body: body,
-			msg: fmt.Sprintf("page %d of %s: %s: %s", pg.n, pg.redact(u), resp.Status, pg.scrub(bodyStart(body, 200)))}
+			msg: fmt.Sprintf("page %d of %s: %s: %s", pg.n, pg.cfg.redact(u), resp.Status, pg.cfg.snippet(body, 200))}
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -120,7 +137,7 @@ func (pg *jsonPager) get(ctx context.Context, u string) (*fastjson.Value, http.H
 	pg.body = body
 	doc, err := pg.parser.ParseBytes(body)
 	if err != nil {
-		return nil, nil, pg.errorf(u, "not JSON: %v (the page starts with %q)", err, bodyStart(body, 200))
+		return nil, nil, pg.errorf(u, "not JSON: %v (the page starts with %q)", err, pg.cfg.snippet(body, 200))
 	}
 	return doc, resp.Header, nil
 }
@@ -128,18 +145,14 @@ func (pg *jsonPager) get(ctx context.Context, u string) (*fastjson.Value, http.H
 // fail names the page of a transport error; the error's own URL (which may hold secrets) is left out.
 func (pg *jsonPager) fail(ctx context.Context, u string, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("page %d of %s: %w", pg.n, pg.redact(u), ctx.Err())
+		return fmt.Errorf("page %d of %s: %w", pg.n, pg.cfg.redact(u), ctx.Err())
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return pg.errorf(u, "%v", err)
+	return pg.errorf(u, "%s", pg.cfg.transportError(err, u))
 }
 
 // errorf is an error about the current page.
 func (pg *jsonPager) errorf(u string, format string, a ...any) error {
-	return fmt.Errorf("page %d of %s: %s", pg.n, pg.redact(u), pg.scrub(fmt.Sprintf(format, a...)))
+	return fmt.Errorf("page %d of %s: %s", pg.n, pg.cfg.redact(u), pg.cfg.scrub(fmt.Sprintf(format, a...)))
 }
 
 // items is a page's items array: at path (dot-separated members), or with no path the page
@@ -159,11 +172,11 @@ func (pg *jsonPager) items(u string, doc *fastjson.Value, path string) ([]*fastj
 			}
 		}
 		if v == nil {
-			return nil, pg.errorf(u, "no items: the page is not an array and has no features, items or data member (the page starts with %q)", bodyStart(pg.body, 200))
+			return nil, pg.errorf(u, "no items: the page is not an array and has no features, items or data member (the page starts with %q)", pg.cfg.snippet(pg.body, 200))
 		}
 	}
 	if v == nil {
-		return nil, pg.errorf(u, "no items array at %q (the page starts with %q)", path, bodyStart(pg.body, 200))
+		return nil, pg.errorf(u, "no items array at %q (the page starts with %q)", path, pg.cfg.snippet(pg.body, 200))
 	}
 	switch v.Type() {
 	case fastjson.TypeNull:
@@ -288,63 +301,244 @@ func urlWithParams(u string, fold bool, kv ...string) (string, error) {
 	return p.String(), nil
 }
 
-// httpEndpoint checks that the endpoint is an http(s) URL.
-func httpEndpoint(name, endpoint string) error {
-	u, err := url.Parse(endpoint)
+// httpEndpoint checks that the endpoint of a JSON connector is an http(s) URL, and its option
+// follow_other_hosts.
+func httpEndpoint(name string, cfg *Config) error {
+	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("the %s connector's endpoint is not an http(s) URL", name)
+	}
+	if s := cfg.Option("follow_other_hosts", ""); s != "" {
+		if _, err := strconv.ParseBool(s); err != nil {
+			return fmt.Errorf("option follow_other_hosts: %q; use true or false", s)
+		}
 	}
 	return nil
 }
 
-// redact is u for messages: a password and the values of query parameters whose names look
-// secret (key, token, secret, password, signature…) are replaced.
-func (pg *jsonPager) redact(u string) string {
-	p, err := url.Parse(u)
+// ---- Credentials: where they go, and out of messages ----
+
+// httpOrigin is a URL's scheme and host (its port spelled out), lower-cased: the requests that
+// may carry the source's credentials are those to the endpoint's origin.
+func httpOrigin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// atOrigin says whether u is at the endpoint's origin (same scheme, host and port).
+func (c *Config) atOrigin(u *url.URL) bool {
+	e, err := url.Parse(c.Endpoint)
+	return err == nil && e.Host != "" && httpOrigin(e) == httpOrigin(u)
+}
+
+// newRequest is a request to u with the given headers (name, value pairs), then the config's
+// headers — those only when u is at the endpoint's origin: a link or a URL the source hands
+// out may lead elsewhere, and the credentials are the source's alone. Send it with
+// HTTPClient, which drops them on a redirect to another host. Its error says no more than
+// that u is not a valid URL (a URL parser's error would repeat u, with its secrets).
+func (c *Config) newRequest(ctx context.Context, method, u string, body io.Reader, header ...string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return pg.scrub(u)
+		return nil, errors.New("not a valid URL")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if c.atOrigin(req.URL) {
+		for k, v := range c.Headers {
+			req.Header.Set(k, v)
+		}
+	}
+	return req, nil
+}
+
+// credentialHeaders are dropped on a redirect to another host, whatever the config's headers.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"}
+
+// redirectPolicy is the CheckRedirect of the config's clients, next the one it wraps (nil: the
+// default one, ten redirects at most). On a redirect to another origin than the first
+// request's it removes the config's headers, the credential headers and the Referer (which
+// repeats the URL, query parameters and all); and it refuses one that would send the request
+// body there (a 307 or 308 after a POST: the body may hold the secret).
+func (c *Config) redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	names := slices.Collect(maps.Keys(c.Headers))
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && httpOrigin(req.URL) != httpOrigin(via[0].URL) {
+			for _, h := range names {
+				req.Header.Del(h)
+			}
+			for _, h := range credentialHeaders {
+				req.Header.Del(h)
+			}
+			req.Header.Del("Referer")
+			if req.Body != nil && req.Body != http.NoBody {
+				return fmt.Errorf("redirected to another host (%s), which the request body is not sent to", req.URL.Host)
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// secretWords are the parts of query parameter names whose values are redacted.
+var secretWords = []string{"key", "token", "secret", "pass", "pwd", "auth", "sig", "credential", "session"}
+
+// redact is a URL for messages: its password and the values of query parameters whose names
+// look secret (key, token, secret, password, signature…) are replaced by xxxxx — a {{name}}
+// placeholder of an xml connector's URL template stays —, and the text is scrubbed. A URL
+// that does not parse loses its query and user information.
+func (c *Config) redact(raw string) string {
+	p, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			raw = raw[:i] + "?…"
+		}
+		if i := strings.Index(raw, "://"); i >= 0 {
+			rest := raw[i+3:]
+			if at := strings.LastIndexByte(rest[:strings.IndexAny(rest+"/", "/")], '@'); at >= 0 {
+				raw = raw[:i+3] + "xxxxx" + rest[at:]
+			}
+		}
+		return c.scrub(raw)
 	}
 	if q := p.Query(); len(q) > 0 {
 		changed := false
-		for k := range q {
+		for k, vs := range q {
 			l := strings.ToLower(k)
-			for _, s := range []string{"key", "token", "secret", "pass", "pwd", "auth", "sig", "credential", "session"} {
-				if strings.Contains(l, s) {
-					q[k], changed = []string{"xxxxx"}, true
-					break
+			if !slices.ContainsFunc(secretWords, func(w string) bool { return strings.Contains(l, w) }) {
+				continue
+			}
+			for i, v := range vs {
+				if t := strings.TrimSpace(v); !(strings.HasPrefix(t, "{{") && strings.HasSuffix(t, "}}")) {
+					vs[i], changed = "xxxxx", true
 				}
 			}
 		}
 		if changed {
-			p.RawQuery = q.Encode()
+			p.RawQuery = strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}").Replace(q.Encode())
 		}
 	}
-	return pg.scrub(p.Redacted())
+	return c.scrub(p.Redacted())
 }
 
-// scrub replaces in s the config's header values and secret (a body may echo a token).
-func (pg *jsonPager) scrub(s string) string {
-	secrets := []string{pg.cfg.Secret}
-	for _, v := range pg.cfg.Headers {
-		secrets = append(secrets, v)
-		if _, cred, ok := strings.Cut(v, " "); ok { // "Bearer <token>"
-			secrets = append(secrets, strings.TrimSpace(cred))
+// credentials are the texts no message may show: the secret and the header values (and the
+// credential of "Bearer <token>"), as they are and escaped as a URL or an XML document holds
+// them; longest first. Values shorter than 4 bytes are left: they would garble messages
+// without hiding anything worth it.
+func (c *Config) credentials() []string {
+	vals := []string{c.Secret}
+	for _, v := range c.Headers {
+		vals = append(vals, v)
+		if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok { // "Bearer <token>"
+			vals = append(vals, strings.TrimSpace(cred))
 		}
 	}
-	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "xxxxx")
+	var out []string
+	for _, v := range vals {
+		if len(v) < 4 {
+			continue
 		}
+		out = append(out, v, url.QueryEscape(v), url.PathEscape(v), xmlEscape(v), xmlNamedEntities.Replace(v))
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return slices.Compact(out)
+}
+
+var xmlNamedEntities = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+
+// scrub replaces in s the config's header values and secret (a body, a SOAP fault or a
+// server's message may echo a token) by xxxxx.
+func (c *Config) scrub(s string) string {
+	return scrubText(s, c.credentials())
+}
+
+func scrubText(s string, credentials []string) string {
+	for _, v := range credentials {
+		s = strings.ReplaceAll(s, v, "xxxxx")
 	}
 	return s
 }
 
-// bodyStart is the first n bytes of b as text.
-func bodyStart(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
+// scrubErr is err with its text scrubbed: err itself when there was nothing to hide, else an
+// error that still answers errors.Is as err does (context.Canceled, ErrNotModified) but does
+// not unwrap to the unscrubbed errors.
+func (c *Config) scrubErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	return strings.ToValidUTF8(string(b), "")
+	msg := err.Error()
+	if clean := c.scrub(msg); clean != msg {
+		return &scrubbedError{msg: clean, err: err}
+	}
+	return err
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// transportError is the text of an error of a request to u: a *url.Error's own URL (which may
+// hold secrets) left out, u itself redacted should the error repeat it, scrubbed.
+func (c *Config) transportError(err error, u string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if u != "" {
+		msg = strings.ReplaceAll(msg, u, c.redact(u))
+	}
+	return c.scrub(msg)
+}
+
+// snippet is the start of a body for a message: scrubbed, then at most n bytes of valid UTF-8
+// on one line. A credential that the cut would split is replaced whole.
+func (c *Config) snippet(b []byte, n int) string {
+	creds := c.credentials()
+	if w := n + 1 + len(firstOr(creds)); len(b) > w {
+		b = b[:w]
+	}
+	s := scrubText(strings.ToValidUTF8(string(b), ""), creds)
+	s = textCut(strings.Join(strings.Fields(s), " "), n)
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+func firstOr(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// textCut is s cut to at most n bytes at a character boundary, an ellipsis marking the cut.
+func textCut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // jsonDetection checks the config's change detection for a connector that reads pages: Hash

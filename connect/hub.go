@@ -13,21 +13,25 @@ import (
 
 // hubConnector reads another hub's collection. Endpoint is the collection's URL
 // (http://host/collections/parcels). Options: limit (features per page, default 1000), srid
-// (default 4326).
+// (default 4326), follow_other_hosts (default false: a link to another host than the
+// endpoint's is refused; true follows it without the source's headers).
 //
 // Feed detection reads the change feed, {endpoint}/changes?since=<cursor>&limit=N (since=0
 // on the first run), following its links with rel=next: inserted and updated features are
 // the items (the feature id is the key when the properties lack it), deleted ones go to
-// Fetch.Deleted, and the cursor becomes the dataVersion of the last page. When the feed
-// answers 410 Gone (the cursor is older than the collection's last full reload), the run
-// reads the whole collection from {endpoint}/items instead, as a complete fetch, and the
-// cursor becomes the dataVersion of the 410 answer. Hash detection reads {endpoint}/items.
+// Fetch.Deleted — by their key field's value when the feed gives it in their properties
+// ({"change":"delete","id":…,"properties":{"<key>":…}}, when the hub lets the reader see the
+// key), else by their id —, and the cursor becomes the dataVersion of the last page. When
+// the feed answers 410 Gone (the cursor is older than the collection's last full reload),
+// the run reads the whole collection from {endpoint}/items instead, as a complete fetch, and
+// the cursor becomes the dataVersion of the 410 answer. Hash detection reads
+// {endpoint}/items.
 type hubConnector struct{}
 
 func init() { Register("hub", hubConnector{}) }
 
 func (hubConnector) Describe() string {
-	return "another hub's collection URL: its change feed (feed; a full read on 410 Gone) or all its items (hash); options limit (1000), srid (4326)"
+	return "another hub's collection URL: its change feed (feed; a full read on 410 Gone) or all its items (hash); options limit (1000), srid (4326), follow_other_hosts (false)"
 }
 
 func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
@@ -36,7 +40,7 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	default:
 		return nil, fmt.Errorf("the hub connector reads the other hub's change feed (feed) or all its items (hash), not %q", cfg.Detect)
 	}
-	if err := httpEndpoint("hub", cfg.Endpoint); err != nil {
+	if err := httpEndpoint("hub", &cfg); err != nil {
 		return nil, err
 	}
 	limit, err := jsonIntOption(&cfg, "limit", 1000, 1)
@@ -80,11 +84,11 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 					}
 					continue
 				}
-				id := Text(c.Get("id"))
-				if id == "" {
+				key := hubDeletedKey(c, cfg.Key)
+				if key == "" {
 					return "", pg.errorf(u, "a deletion without an id")
 				}
-				f.Deleted = append(f.Deleted, id)
+				f.Deleted = append(f.Deleted, key)
 			}
 			if version = Text(doc.Get("dataVersion")); version == "" {
 				return "", pg.errorf(u, "the change feed has no dataVersion")
@@ -116,4 +120,17 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 		return nil
 	})
 	return f, nil
+}
+
+// hubDeletedKey is the key of a deletion in the feed: its properties' key field when the feed
+// gives it (not null, not empty), else its id.
+func hubDeletedKey(c *fastjson.Value, key string) string {
+	if key != "" {
+		if props := c.Get("properties"); props != nil && props.Type() == fastjson.TypeObject {
+			if k := Text(props.Get(key)); k != "" {
+				return k
+			}
+		}
+	}
+	return Text(c.Get("id"))
 }

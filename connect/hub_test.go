@@ -2,6 +2,7 @@ package connect
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -226,5 +227,32 @@ func TestHubHashAndErrors(t *testing.T) {
 	cfg.Detect = Watermark
 	if _, _, _, err = jsonRead(t, "hub", cfg); err == nil {
 		t.Fatal("watermark: no error")
+	}
+}
+
+// A deletion in the feed is reported by its key field's value when the feed gives it in the
+// properties, else by its id (properties null, missing, or without the key, or a null key).
+func TestHubFeedDeletionKeys(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/collections/parcels/changes" || r.URL.Query().Get("since") != "5" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/geo+json")
+		io.WriteString(w, `{"type":"FeatureCollection","dataVersion":9,"features":[
+{"type":"Feature","id":17,"change":"delete","geometry":null,"properties":{"parcel":"P-17"}},
+{"type":"Feature","id":18,"change":"delete","geometry":null,"properties":null},
+{"type":"Feature","id":19,"change":"delete","geometry":null,"properties":{"parcel":null}},
+{"type":"Feature","id":20,"change":"delete","geometry":null,"properties":{"parcel":42}},
+{"type":"Feature","id":"21","change":"delete","geometry":null},
+{"type":"Feature","id":22,"change":"delete","geometry":null,"properties":{"other":"x"}},
+{"type":"Feature","id":23,"change":"update","geometry":null,"properties":{"parcel":"P-23","area":5}}]}`)
+	}))
+	defer srv.Close()
+	cfg := Config{Endpoint: srv.URL + "/collections/parcels", Detect: Feed, Key: "parcel", Cursor: "5"}
+	f, props, _ := jsonMustRead(t, "hub", cfg)
+	jsonSameKeys(t, props, "parcel", []string{"P-23"})
+	if got := strings.Join(f.Deleted, ","); got != "P-17,18,19,42,21,22" || f.Cursor != "9" || f.Complete {
+		t.Fatalf("deleted %s, want P-17,18,19,42,21,22; cursor %q; complete %v", got, f.Cursor, f.Complete)
 	}
 }

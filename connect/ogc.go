@@ -17,6 +17,9 @@ import (
 //
 //   - limit: features per page (default 1000); the pages follow the links with rel=next (or a
 //     Link header), ending at the last one or an empty page.
+//   - follow_other_hosts: true to follow a link to another host than the endpoint's, without
+//     the source's headers (by default such a link is refused: the credentials are the
+//     endpoint's alone).
 //   - crs: a CRS URI sent as the crs parameter (OGC API – Features part 2); its EPSG code is
 //     the SRID unless srid says otherwise.
 //   - srid: the coordinates' system (default 4326: the GeoJSON default, CRS84).
@@ -47,7 +50,7 @@ func init() {
 }
 
 func (ogcConnector) Describe() string {
-	return "OGC API – Features collection items URL; options limit (1000), crs, srid (4326), watermark_filter (cql2|datetime); follows links rel=next"
+	return "OGC API – Features collection items URL; options limit (1000), crs, srid (4326), watermark_filter (cql2|datetime), follow_other_hosts (false); follows links rel=next"
 }
 
 func (wfsConnector) Describe() string {
@@ -59,7 +62,7 @@ func (ogcConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := httpEndpoint("ogcapi", cfg.Endpoint); err != nil {
+	if err := httpEndpoint("ogcapi", &cfg); err != nil {
 		return nil, err
 	}
 	limit, err := jsonIntOption(&cfg, "limit", 1000, 1)
@@ -119,7 +122,7 @@ func (wfsConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := httpEndpoint("wfs", cfg.Endpoint); err != nil {
+	if err := httpEndpoint("wfs", &cfg); err != nil {
 		return nil, err
 	}
 	typeNames := cfg.Option("typeNames", "")

@@ -24,6 +24,8 @@ import (
 //     next: the next page's URL at next_path in the body ("links.next", a links array with
 //     rel=next), else the body's links, else a Link header with rel="next"; relative URLs
 //     resolve against the page's. A single page when there is no such link.
+//     A link to another host (scheme, host and port) than the endpoint's is refused, unless
+//     follow_other_hosts is true: those pages are then read without the source's headers.
 //     With cursor and next, limit_param (when given) is sent with page_size.
 //     Every style stops at an empty page.
 //   - lon, lat: dot paths to the coordinates of a point (numbers or numeric text), or
@@ -40,7 +42,7 @@ type restConnector struct{}
 func init() { Register("rest", restConnector{}) }
 
 func (restConnector) Describe() string {
-	return "REST/JSON API at the endpoint URL; options items_path, paging (next|none|offset|page|cursor), offset_param, limit_param, page_size, page_param, first_page, cursor_param, cursor_path, next_path, lon+lat or geometry_path, srid (4326), since_param (watermark)"
+	return "REST/JSON API at the endpoint URL; options items_path, paging (next|none|offset|page|cursor), offset_param, limit_param, page_size, page_param, first_page, cursor_param, cursor_path, next_path, follow_other_hosts (false), lon+lat or geometry_path, srid (4326), since_param (watermark)"
 }
 
 func (restConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
@@ -48,7 +50,7 @@ func (restConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := httpEndpoint("rest", cfg.Endpoint); err != nil {
+	if err := httpEndpoint("rest", &cfg); err != nil {
 		return nil, err
 	}
 	srid, err := jsonIntOption(&cfg, "srid", 4326, 0)

@@ -280,7 +280,7 @@ func (xmlConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	items.Mapping, items.WatermarkField, items.Tombstone = nil, "", ""
 	var f *Fetch
 	f = NewItems(&items, format, srid, complete, func(ctx context.Context, add func(*fastjson.Value) error) error {
-		return s.read(ctx, f, add)
+		return cfg.scrubErr(s.read(ctx, f, add))
 	})
 	return f, nil
 }
@@ -291,7 +291,7 @@ func newXMLSource(cfg *Config) (*xmlSource, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("xml: the endpoint is not an http(s) URL")
 	}
-	s.endpoint = xmlRedactURL(u)
+	s.endpoint = cfg.redact(cfg.Endpoint)
 	rec := cfg.Option("record", "")
 	if rec == "" {
 		return nil, fmt.Errorf("xml: option record is required: the element path of one record, e.g. Envelope/Body/LayDanhSachResponse/DanhSach/Item or //Item")
@@ -568,30 +568,27 @@ func (s *xmlSource) page(ctx context.Context, page int, rec func(*xnode) error) 
 	if s.method == http.MethodPost {
 		body = strings.NewReader(xmlFill(s.request, vals, xmlEscape))
 	}
-	req, err := http.NewRequestWithContext(ctx, s.method, u, body)
-	if err != nil {
-		return 0, -1, fmt.Errorf("xml: %s: %v", what, err)
-	}
-	req.Header.Set("Accept", "text/xml, application/xml, application/soap+xml;q=0.9, */*;q=0.1")
+	header := []string{"Accept", "text/xml, application/xml, application/soap+xml;q=0.9, */*;q=0.1"}
 	if body != nil {
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		header = append(header, "Content-Type", "text/xml; charset=utf-8")
 	}
 	if s.soapAction != "" {
 		action := s.soapAction
 		if !strings.HasPrefix(action, `"`) {
 			action = `"` + action + `"`
 		}
-		req.Header.Set("SOAPAction", action)
+		header = append(header, "SOAPAction", action)
 	}
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
+	req, err := s.cfg.newRequest(ctx, s.method, u, body, header...)
+	if err != nil {
+		return 0, -1, fmt.Errorf("xml: %s: %v", what, err)
 	}
 	resp, err := s.cfg.HTTPClient().Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, -1, ctx.Err()
 		}
-		return 0, -1, fmt.Errorf("xml: %s: %v", what, xmlRedactErr(err, u, s.endpoint))
+		return 0, -1, fmt.Errorf("xml: %s: %s", what, s.cfg.transportError(err, u))
 	}
 	defer resp.Body.Close()
 
@@ -604,7 +601,7 @@ func (s *xmlSource) page(ctx context.Context, page int, rec func(*xnode) error) 
 				return 0, -1, fmt.Errorf("%w (HTTP %s)", fe, resp.Status)
 			}
 		}
-		return 0, -1, fmt.Errorf("xml: %s: HTTP %s: %s", what, resp.Status, xmlSnippet(head, 200))
+		return 0, -1, fmt.Errorf("xml: %s: HTTP %s: %s", what, resp.Status, s.cfg.snippet(head, 200))
 	}
 
 	d, err := newXMLDecoder(resp.Body, resp.Header.Get("Content-Type"))
@@ -689,7 +686,7 @@ func (s *xmlSource) scan(d *xml.Decoder, what string, rec func(*xnode) error, to
 			stack = stack[:len(stack)-1]
 			switch {
 			case fault:
-				return xmlSOAPFault(what, node)
+				return s.fault(what, node)
 			case isRec:
 				if err := rec(node); err != nil {
 					return err
@@ -717,9 +714,9 @@ func xmlError(what string, err error) error {
 	return fmt.Errorf("xml: %s: reading the response: %w", what, err)
 }
 
-// xmlSOAPFault reports a SOAP 1.1 Fault (faultcode, faultstring, detail) or a SOAP 1.2 one
-// (Code/Value, Reason/Text).
-func xmlSOAPFault(what string, f *xnode) error {
+// fault reports a SOAP 1.1 Fault (faultcode, faultstring, detail) or a SOAP 1.2 one
+// (Code/Value, Reason/Text), scrubbed: a service may echo the token it refuses.
+func (s *xmlSource) fault(what string, f *xnode) error {
 	code, _ := f.lookup([]string{"faultcode"})
 	if code == "" {
 		code, _ = f.lookup([]string{"Code", "Value"})
@@ -728,13 +725,13 @@ func xmlSOAPFault(what string, f *xnode) error {
 	if msg == "" {
 		msg, _ = f.lookup([]string{"Reason", "Text"})
 	}
-	s := fmt.Sprintf("xml: %s: SOAP Fault %s: %s", what, strings.TrimSpace(code), strings.TrimSpace(msg))
+	text := fmt.Sprintf("xml: %s: SOAP Fault %s: %s", what, strings.TrimSpace(code), strings.TrimSpace(msg))
 	if d := f.child("detail"); d != nil {
-		if t := strings.Join(strings.Fields(xmlAllText(d)), " "); t != "" {
-			s += " (" + xmlCut(t, 200) + ")"
+		if t := strings.Join(strings.Fields(s.cfg.scrub(xmlAllText(d))), " "); t != "" {
+			text += " (" + textCut(t, 200) + ")"
 		}
 	}
-	return &xmlFaultError{s}
+	return &xmlFaultError{s.cfg.scrub(text)}
 }
 
 func xmlAllText(n *xnode) string {
@@ -839,62 +836,4 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
-}
-
-// xmlSnippet is the start of a body for a message: at most n bytes, valid UTF-8, one line.
-func xmlSnippet(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-	}
-	s := strings.ToValidUTF8(string(b), "")
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
-}
-
-func xmlCut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// xmlRedactErr keeps the filled URL (which may carry the token) out of a transport error.
-func xmlRedactErr(err error, filled, shown string) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s %s: %v", ue.Op, shown, ue.Err)
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), filled, shown))
-}
-
-// xmlRedactURL is an endpoint for messages: its password and the values of query parameters
-// whose names look secret (key, token, password…) hidden.
-func xmlRedactURL(u *url.URL) string {
-	c := *u
-	if q := c.Query(); len(q) > 0 {
-		changed := false
-		for k, vs := range q {
-			l := strings.ToLower(k)
-			for _, w := range []string{"key", "token", "secret", "pass", "pwd", "auth", "sig", "credential", "session"} {
-				if strings.Contains(l, w) {
-					for i := range vs {
-						if vs[i] != "{{token}}" {
-							vs[i], changed = "xxxxx", true
-						}
-					}
-					break
-				}
-			}
-		}
-		if changed {
-			c.RawQuery = strings.NewReplacer("%7B%7B", "{{", "%7D%7D", "}}").Replace(q.Encode())
-		}
-	}
-	return c.Redacted()
 }

@@ -611,3 +611,61 @@ func TestXMLEndpointRedacted(t *testing.T) {
 		}
 	}
 }
+
+// A service that echoes the token in a SOAP Fault or in the body of an error: the error says
+// xxxxx instead, whether the echo is the token as it is or as the request escaped it, and even
+// where the message cuts the body.
+func TestXMLSecretsScrubbed(t *testing.T) {
+	const apiKey = "lgsp-api-k3y"
+	var mode string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		sent := string(raw) // the token as the request wrote it: k3y&amp;&lt;&#34;&#39;&gt;
+		if i, j := strings.Index(sent, "<tns:Token>"), strings.Index(sent, "</tns:Token>"); i >= 0 && j > i {
+			sent = sent[i+len("<tns:Token>") : j]
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		switch mode {
+		case "fault":
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>
+<faultcode>soap:Client</faultcode><faultstring>Mã xác thực %s không hợp lệ</faultstring>
+<detail><MaLoi>AUTH-401</MaLoi><Khoa>%s</Khoa><Goi>%s</Goi></detail></soap:Fault></soap:Body></soap:Envelope>`,
+				xmlEscape(xmlSecret), r.Header.Get("X-Api-Key"), sent)
+		case "body":
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "<html><body>Token sai: %s; khóa %s; gửi %s</body></html>", xmlSecret, r.Header.Get("X-Api-Key"), sent)
+		case "cut": // the token straddles the 200 bytes the message keeps
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "%s%s tail", strings.Repeat(".", 194), sent)
+		}
+	}))
+	defer srv.Close()
+	cfg := lgspConfig(srv.URL)
+	cfg.Headers["X-Api-Key"] = apiKey
+	get, _ := Get("xml")
+	for _, c := range []struct{ mode, want string }{{"fault", "AUTH-401"}, {"body", "Token sai"}, {"cut", "...."}} {
+		mode = c.mode
+		// The connector's own messages, and those of Get's connector.
+		for _, conn := range []Connector{xmlConnector{}, get} {
+			f, err := conn.Open(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = f.Read(context.Background(), func([]ingest.Feature) error { return nil })
+			if err == nil {
+				t.Fatalf("%s: no error", c.mode)
+			}
+			t.Log(err)
+			msg := err.Error()
+			if !strings.Contains(msg, "xxxxx") || !strings.Contains(msg, c.want) {
+				t.Errorf("%s: %q lacks xxxxx or %q", c.mode, msg, c.want)
+			}
+			for _, leak := range []string{xmlSecret, xmlEscape(xmlSecret), "k3y&", apiKey} {
+				if strings.Contains(msg, leak) {
+					t.Errorf("%s: %q shows %q", c.mode, msg, leak)
+				}
+			}
+		}
+	}
+}

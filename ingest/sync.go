@@ -27,6 +27,9 @@ type Sync struct {
 	Gone func() (all, deleted []string)
 	// Withdraw marks deleted items (field WithdrawnField set to the time) instead of deleting.
 	Withdraw bool
+	// AllowEmpty lets a complete read with no items at all empty the collection; otherwise
+	// such a read (a source under maintenance answering an empty list) fails the run.
+	AllowEmpty bool
 	// BeforeCommit runs in the import's transaction once the collection is written, whether or
 	// not anything changed: the source's cursor and run record commit with the data, or not at
 	// all. hub_rejected (n, key, field, reason) holds the rejected rows at that point.
@@ -37,8 +40,8 @@ type Sync struct {
 // that comes back has it cleared.
 const WithdrawnField = "withdrawn_at"
 
-// maxRejects is how many rejected rows a sync keeps for its report.
-const maxRejects = 1000
+// MaxRejects is how many rejected rows of a run are kept (with the run's record).
+const MaxRejects = 1000
 
 // reject moves the staged items that fail the checks (and those the reader could not read, or
 // whose key is empty or repeated) out of the staging table into hub_rejected.
@@ -46,10 +49,11 @@ func (im *importer) reject(ctx context.Context, parts []string, args []any) erro
 	key := im.sourceKey(im.opt.Key)
 	args = append(args, key, im.opt.Key)
 	k, kf := len(args)-1, len(args)
-	parts = append(parts,
-		`SELECT n, NULL::text, 'the item could not be read' FROM hub_stage WHERE bad`,
-		fmt.Sprintf(`SELECT n, $%d, 'the key is empty: every item needs its own key' FROM hub_stage WHERE COALESCE(btrim(props ->> $%d), '') = ''`, kf, k),
-		fmt.Sprintf(`SELECT n, $%[2]d, format('key %%s repeats item %%s', v, first) FROM (
+	parts = append(parts, `SELECT n, NULL::text, 'the item could not be read' FROM hub_stage WHERE bad`)
+	if im.opt.Key != im.target.KeyField { // validate checks the key field's own
+		parts = append(parts, fmt.Sprintf(`SELECT n, $%d, 'the key is empty: every item needs its own key' FROM hub_stage WHERE COALESCE(btrim(props ->> $%d), '') = ''`, kf, k))
+	}
+	parts = append(parts, fmt.Sprintf(`SELECT n, $%[2]d, format('key %%s repeats item %%s', v, first) FROM (
   SELECT n, props ->> $%[1]d AS v, min(n) OVER (PARTITION BY props ->> $%[1]d) AS first FROM hub_stage) d
 WHERE v IS NOT NULL AND n <> first`, k, kf))
 	parts = append([]string{`SELECT NULL::bigint AS n, NULL::text AS field, NULL::text AS reason WHERE false`}, parts...)
@@ -94,8 +98,13 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	t, s := im.target, im.opt.Sync
 	key := pgx.Identifier{im.opt.Key}.Sanitize()
 	kf, _ := t.Field(im.opt.Key)
-	for _, d := range defs {
-		if _, err := im.tx.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN IF NOT EXISTS `+d); err != nil {
+	// Only new fields alter the table: ALTER TABLE locks out every reader until the run
+	// commits, even when the column is there already.
+	for i, f := range t.Fields {
+		if _, had := im.existing.Field(f.Name); had {
+			continue
+		}
+		if _, err := im.tx.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN IF NOT EXISTS `+defs[i]); err != nil {
 			return fmt.Errorf("add field: %w", err)
 		}
 	}
@@ -184,20 +193,29 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	if s.Gone != nil {
 		allKeys, deleted = s.Gone()
 	}
+	// Keys from the source are texts: compared as the key field's values ("01" is the integer
+	// 1), a text that is no such value matching nothing.
+	is := func(text string) string { return keyIs(kf.Type, text, "t."+key) }
 	if s.Complete {
+		if staged == 0 && im.rep.Rejected == 0 && total > 0 && !s.AllowEmpty {
+			return fmt.Errorf("the source gave no items at all, which would delete all %d items of %s: a source under maintenance "+
+				"often answers an empty list; if the source really is empty now, run again with the option allow_empty=true", total, t.ID)
+		}
 		gone = append(gone, `NOT EXISTS (SELECT FROM hub_next n WHERE n.`+key+` = t.`+key+`)
-  AND NOT EXISTS (SELECT FROM hub_rejected r WHERE r.key = t.`+key+`::text)`)
+  AND NOT EXISTS (SELECT FROM hub_rejected r WHERE `+is("r.key")+`)`)
 	}
 	if allKeys != nil {
 		gargs = append(gargs, allKeys)
-		gone = append(gone, fmt.Sprintf(`NOT (t.%s::text = ANY ($%d::text[]))`, key, len(gargs)))
+		gone = append(gone, fmt.Sprintf(`NOT EXISTS (SELECT FROM unnest($%d::text[]) k WHERE %s)`, len(gargs), is("k")))
 	}
 	if len(deleted) > 0 {
 		gargs = append(gargs, deleted)
-		gone = append(gone, fmt.Sprintf(`t.%s = ANY ($%d::%s[])`, key, len(gargs), layers.SQLType(kf.Type)))
+		gone = append(gone, keyIn(kf.Type, fmt.Sprintf("$%d::text[]", len(gargs)), "t."+key))
 	}
 	if len(gone) > 0 {
-		where := "(" + strings.Join(gone, ") OR (") + ")"
+		// An item the run has just written is not gone, whatever else the source says of it
+		// (a feed that deleted it and then added it again).
+		where := "(" + strings.Join(gone, ") OR (") + ") AND NOT EXISTS (SELECT FROM hub_next n WHERE n." + key + " = t." + key + ")"
 		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key`
 		op := "delete"
 		if s.Withdraw {
@@ -214,13 +232,16 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 		if err := counted(del, op, &n, gargs...); err != nil {
 			return err
 		}
+		// Withdrawn items are updated ones (they stay, marked); they were not staged.
+		im.rep.Unchanged = max(0, staged-im.rep.Inserted-im.rep.Updated)
 		if s.Withdraw {
 			im.rep.Updated += n
 		} else {
 			im.rep.Deleted = n
 		}
+	} else {
+		im.rep.Unchanged = max(0, staged-im.rep.Inserted-im.rep.Updated)
 	}
-	im.rep.Unchanged = max(0, staged-im.rep.Inserted-im.rep.Updated)
 	im.changed = im.rep.Inserted+im.rep.Updated+im.rep.Deleted > 0
 	im.grown = ext
 	return nil
@@ -235,10 +256,45 @@ func grow(a, b []float64) []float64 {
 
 // logChanges records the sync's changes under the new data version.
 func (im *importer) logChanges(ctx context.Context) error {
+	// Every change keeps the item's key (the feed names an item gone by the time it is read by
+	// it), and the collection which field that is.
+	if _, err := im.tx.Exec(ctx, `UPDATE layers SET change_key = $2 WHERE id = $1 AND change_key IS DISTINCT FROM $2`, im.target.ID, im.opt.Key); err != nil {
+		return err
+	}
 	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op, key)
-SELECT $1, $2, fid, op, CASE WHEN op = 'delete' THEN key END FROM (
+SELECT $1, $2, fid, op, key FROM (
     SELECT fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] AS op, min(key) AS key
     FROM hub_changes GROUP BY fid) c`,
 		im.target.ID, im.rep.DataVersion)
 	return err
+}
+
+// keyOf is the SQL converting a key given as text to a key field's value: "01" is the
+// integer 1, a text that is no value of the type is NULL (and matches nothing). Dates and other
+// types are compared as their text forms: keyOf is then the text, and colOf the column as text.
+func keyOf(typ, text string) string {
+	switch typ {
+	case "integer", "number":
+		return fmt.Sprintf("CASE WHEN btrim(%[1]s) ~ '%[2]s' THEN btrim(%[1]s)::%[3]s END", text, typePattern[typ], layers.SQLType(typ))
+	case "boolean":
+		return fmt.Sprintf("CASE WHEN lower(btrim(%[1]s)) ~ '%[2]s' THEN lower(btrim(%[1]s))::boolean END", text, typePattern[typ])
+	}
+	return text
+}
+
+func colOf(typ, col string) string {
+	switch typ {
+	case "integer", "number", "boolean", "string":
+		return col
+	}
+	return col + "::text"
+}
+
+// keyIs is the SQL condition that a key given as text is column col's value.
+func keyIs(typ, text, col string) string { return colOf(typ, col) + " = " + keyOf(typ, text) }
+
+// keyIn is the SQL condition that column col's value is one of an array of keys given as
+// texts: a semi-join the key's index serves.
+func keyIn(typ, array, col string) string {
+	return colOf(typ, col) + " IN (SELECT " + keyOf(typ, "k") + " FROM unnest(" + array + ") k)"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -397,8 +398,12 @@ func (im *importer) write(ctx context.Context) error {
 	if !im.records && (im.existing == nil || im.rep.Mode == "replace") {
 		t.WebColumn = "geom_web" // replace builds the table with it
 	}
-	if err := layers.Save(ctx, im.tx, t, im.opt.Category); err != nil {
-		return err
+	// A sync that brings no new field leaves the definition alone: saving it would rewrite
+	// the registry's rows and tell every hub process to reload, at every run.
+	if im.rep.Mode != "sync" || im.existing == nil || im.opt.Category != "" || !reflect.DeepEqual(*t, *im.existing) {
+		if err := layers.Save(ctx, im.tx, t, im.opt.Category); err != nil {
+			return err
+		}
 	}
 	tbl := pgx.Identifier{"data", t.Table}.Sanitize()
 	var cols, exprs []string

@@ -39,7 +39,8 @@ CREATE TABLE sources (
     CHECK (detect <> 'watermark' OR watermark_field IS NOT NULL)
 );
 CREATE INDEX sources_due ON sources (next_run_at) WHERE NOT paused AND schedule IS NOT NULL;
-CREATE INDEX sources_collection ON sources (collection);
+-- One source per collection: two complete sources would each delete the other's items.
+CREATE UNIQUE INDEX sources_collection ON sources (collection);
 
 -- One row per run: what it read and wrote, and the data version it left.
 CREATE TABLE sync_runs (
@@ -90,6 +91,10 @@ CREATE TABLE layer_changes (
 );
 CREATE INDEX layer_changes_fid ON layer_changes (layer_id, fid, version);
 ALTER TABLE layers ADD COLUMN changes_from bigint NOT NULL DEFAULT 0;
+-- The collections loaded before: their versions are not itemised.
+UPDATE layers SET changes_from = data_version;
+-- The field layer_changes.key holds values of (the sync's key).
+ALTER TABLE layers ADD COLUMN change_key text;
 
 ALTER TABLE imports DROP CONSTRAINT imports_mode_check;
 ALTER TABLE imports ADD CONSTRAINT imports_mode_check CHECK (mode IN ('replace', 'append', 'upsert', 'sync'));
@@ -97,6 +102,7 @@ ALTER TABLE imports ADD CONSTRAINT imports_mode_check CHECK (mode IN ('replace',
 -- +goose Down
 ALTER TABLE imports DROP CONSTRAINT imports_mode_check;
 ALTER TABLE imports ADD CONSTRAINT imports_mode_check CHECK (mode IN ('replace', 'append', 'upsert'));
+ALTER TABLE layers DROP COLUMN change_key;
 ALTER TABLE layers DROP COLUMN changes_from;
 DROP TABLE layer_changes;
 DROP TABLE sync_rejects;

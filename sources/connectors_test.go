@@ -544,13 +544,13 @@ const restToken = "Bearer tok-rest-8f3a2c91"
 // of 3.
 func restSource(t *testing.T, pool *pgxpool.Pool, id string, d *dataset, edit func(*Source)) *restAPI {
 	t.Helper()
-	t.Setenv("TEST_REST_TOKEN", restToken)
+	t.Setenv("HUB_SOURCE_TEST_REST_TOKEN", restToken)
 	api := &restAPI{d: d, token: restToken}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	connSource(t, pool, id, srv.URL+"/api/v1/doanh-nghiep", func(s *Source) {
 		s.Connector = "rest"
-		s.Headers = map[string]string{"Authorization": "env:TEST_REST_TOKEN"}
+		s.Headers = map[string]string{"Authorization": "env:HUB_SOURCE_TEST_REST_TOKEN"}
 		s.Options = map[string]string{"items_path": "ket_qua.danh_sach", "paging": "offset", "page_size": "3"}
 		if edit != nil {
 			edit(s)

@@ -90,14 +90,14 @@ const clearToken = "Bearer s3cret-token-4711"
 // rejects answer; unknown sources are 404s; no answer repeats the credential.
 func TestAPIAddRunPauseRuns(t *testing.T) {
 	t.Setenv(KeyEnv, "a test key, long enough")
-	t.Setenv("HUB_TEST_SOURCE_PASSWORD", "pw")
+	t.Setenv("HUB_SOURCE_TEST_PASSWORD", "pw")
 	pool := testdb.Pool(t)
 	ctx := context.Background()
 	m, ep := newMemory(t, 25)
 	srv := apiServer(t, pool, nil)
 
 	body := sourceBody("api-added", ep)
-	body["headers"] = map[string]string{"authorization": clearToken, "X-Agency": "env:HUB_TEST_SOURCE_PASSWORD"}
+	body["headers"] = map[string]string{"authorization": clearToken, "X-Agency": "env:HUB_SOURCE_TEST_PASSWORD"}
 	body["schedule"] = "0 2 * * *"
 	a := call(t, srv, "POST", "/admin/sources", body)
 	if a.status != http.StatusCreated {
@@ -105,7 +105,7 @@ func TestAPIAddRunPauseRuns(t *testing.T) {
 	}
 	var got Source
 	a.decode(t, &got)
-	if got.Headers["Authorization"] != Encrypted || got.Headers["X-Agency"] != "env:HUB_TEST_SOURCE_PASSWORD" ||
+	if got.Headers["Authorization"] != Encrypted || got.Headers["X-Agency"] != "env:HUB_SOURCE_TEST_PASSWORD" ||
 		got.ItemType != "record" || got.Detect != "hash" || got.Schedule != "0 2 * * *" || got.Paused {
 		t.Fatalf("added source: %s", a.body)
 	}
@@ -336,10 +336,10 @@ func TestAPIPatch(t *testing.T) {
 		t.Fatalf("new header: %v", err)
 	}
 	// null resets a field: no schedule.
-	a = call(t, srv, "PATCH", "/admin/sources/api-patched", map[string]any{"schedule": nil, "secret": "env:SOME_PASSWORD"})
+	a = call(t, srv, "PATCH", "/admin/sources/api-patched", map[string]any{"schedule": nil, "secret": "env:HUB_SOURCE_SOME_PASSWORD"})
 	got = Source{}
 	a.decode(t, &got)
-	if a.status != 200 || got.Schedule != "" || got.Secret != "env:SOME_PASSWORD" {
+	if a.status != 200 || got.Schedule != "" || got.Secret != "env:HUB_SOURCE_SOME_PASSWORD" {
 		t.Fatalf("patch with null: %d %s", a.status, a.body)
 	}
 	for name, c := range map[string]struct {

@@ -60,7 +60,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	switch {
 	case err == nil:
 		w.log.Info("sync", "source", job.Args.Source, "status", run.Status, "inserted", run.Inserted, "updated", run.Updated,
-			"deleted", run.Deleted, "rejected", run.Rejected, "version", run.DataVersion)
+			"deleted", run.Deleted, "rejected", run.Rejected, "version", run.version())
 		return nil
 	case errors.Is(err, ErrRunning):
 		return nil // the run under way serves
@@ -176,6 +176,9 @@ func NewJobs(pool *pgxpool.Pool, opt JobOptions) (*Jobs, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 		cfg.FetchPollInterval = time.Second
 	}
+	// A job whose process died stays "running" (and, unique, keeps its source from being
+	// queued) until River rescues it: as soon as no run can still be alive.
+	cfg.RescueStuckJobsAfter = rescueAfter(pool)
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -193,3 +196,15 @@ func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (q quiet) WithAttrs(a []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(a)} }
 func (q quiet) WithGroup(n string) slog.Handler      { return quiet{q.Handler.WithGroup(n)} }
+
+// rescueAfter is the longest time limit of the sources (or the default's) and a margin.
+func rescueAfter(pool *pgxpool.Pool) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	longest := 30 * time.Minute
+	var l *time.Duration
+	if err := pool.QueryRow(ctx, `SELECT max(time_limit) FROM sources`).Scan(&l); err == nil && l != nil && *l > longest {
+		longest = *l
+	}
+	return longest + 5*time.Minute
+}

@@ -39,6 +39,14 @@ type Run struct {
 	Phases map[string]int64 `json:"phasesMs,omitempty"`
 }
 
+// version is the data version the run left, 0 when none.
+func (r *Run) version() int64 {
+	if r.DataVersion == nil {
+		return 0
+	}
+	return *r.DataVersion
+}
+
 // Counts are what a run read and did.
 type Counts struct {
 	Read      int64 `json:"read"`
@@ -83,13 +91,13 @@ func Sync(ctx context.Context, pool *pgxpool.Pool, id string, opt RunOptions) (*
 	}
 	defer conn.Release()
 	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('hub-sync:' || $1))`, id).Scan(&locked); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('hub-sync:' || $1, 0))`, id).Scan(&locked); err != nil {
 		return nil, err
 	}
 	if !locked {
 		return nil, fmt.Errorf("source %s: %w", id, ErrRunning)
 	}
-	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtext('hub-sync:' || $1))`, id)
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended('hub-sync:' || $1, 0))`, id)
 
 	src, err := Get(ctx, pool, id)
 	if err != nil {
@@ -155,7 +163,9 @@ func apply(ctx context.Context, pool *pgxpool.Pool, src *Source, run *Run) error
 		Key:      src.CollectionKey(),
 		Complete: fetch.Complete,
 		Withdraw: src.Deletions == "withdraw",
-		Gone:     func() ([]string, []string) { return fetch.AllKeys, fetch.Deleted },
+		// A complete read with no items empties the collection only when the source says so.
+		AllowEmpty: src.Options["allow_empty"] == "true",
+		Gone:       func() ([]string, []string) { return fetch.AllKeys, fetch.Deleted },
 		BeforeCommit: func(ctx context.Context, tx pgx.Tx, rep *ingest.Report) error {
 			return finish(ctx, tx, src, run, fetch, rep)
 		},
@@ -181,7 +191,9 @@ func finish(ctx context.Context, tx pgx.Tx, src *Source, run *Run, fetch *connec
 	run.Rejects = rep.Rejects
 	run.Phases = rep.Phases
 	run.CursorAfter = fetch.Cursor
-	if run.CursorAfter == "" {
+	// A watermark run that rejected rows keeps its cursor: the rows, once fixed at the source,
+	// are read again (the run after applies what it already applied, which changes nothing).
+	if run.CursorAfter == "" || rep.Rejected > 0 && src.Detect == connect.Watermark {
 		run.CursorAfter = src.Cursor
 	}
 	now := time.Now()
@@ -192,7 +204,7 @@ func finish(ctx context.Context, tx pgx.Tx, src *Source, run *Run, fetch *connec
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO sync_rejects (run_id, n, key, field, reason)
-SELECT $1, n, key, field, reason FROM hub_rejected ORDER BY n LIMIT 1000`, run.ID); err != nil {
+SELECT $1, n, key, field, reason FROM hub_rejected ORDER BY n LIMIT $2`, run.ID, ingest.MaxRejects); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `UPDATE sources SET cursor = NULLIF($2, ''), validator = COALESCE(NULLIF($3, ''), validator),

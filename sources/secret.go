@@ -20,12 +20,17 @@ import (
 // KeyEnv names the environment variable holding the hub's secret key.
 const KeyEnv = "HUB_SECRET_KEY"
 
+// EnvPrefix starts the names of the environment variables a source may read a credential from.
+const EnvPrefix = "HUB_SOURCE_"
+
 // Seal turns what a user gave into the stored form: "env:NAME" is kept as it is; any other
 // value is encrypted.
 func Seal(v string) (string, error) {
 	if strings.HasPrefix(v, "env:") {
-		if !validEnvName(strings.TrimPrefix(v, "env:")) {
-			return "", fmt.Errorf("%q: an environment variable name is letters, digits and _", v)
+		name := strings.TrimPrefix(v, "env:")
+		if !validEnvName(name) || !strings.HasPrefix(name, EnvPrefix) {
+			return "", fmt.Errorf("%q: a credential is read from an environment variable named %s… (letters, digits and _), "+
+				"so that no source can send the hub's own settings (its database URL, its keys) to an endpoint", v, EnvPrefix)
 		}
 		return v, nil
 	}
@@ -45,6 +50,9 @@ func Reveal(stored string) (string, error) {
 	switch {
 	case strings.HasPrefix(stored, "env:"):
 		name := strings.TrimPrefix(stored, "env:")
+		if !strings.HasPrefix(name, EnvPrefix) {
+			return "", fmt.Errorf("the source's credential names environment variable %s; only %s… variables are read", name, EnvPrefix)
+		}
 		v, ok := os.LookupEnv(name)
 		if !ok {
 			return "", fmt.Errorf("the source's credential is read from environment variable %s, which this hub process does not have", name)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -129,8 +130,11 @@ func (s *Source) Check() error {
 			bad("%v", err)
 		}
 	}
-	if s.TimeLimit < Duration(time.Second) {
-		bad("time limit %s: at least a second", time.Duration(s.TimeLimit))
+	if s.TimeLimit < Duration(time.Second) || s.TimeLimit > Duration(24*time.Hour) {
+		bad("time limit %s: between a second and a day", time.Duration(s.TimeLimit))
+	}
+	if passwordIn(s.Endpoint) {
+		bad("the endpoint holds a password: give it as the secret (--secret env:HUB_SOURCE_…), which is stored sealed")
 	}
 	if s.MaxAttempts < 1 || s.MaxAttempts > 25 {
 		bad("attempts %d: between 1 and 25", s.MaxAttempts)
@@ -186,4 +190,16 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// passwordIn says whether an endpoint carries a password: a URL's user info or a connection
+// string's password keyword.
+func passwordIn(endpoint string) bool {
+	if u, err := url.Parse(endpoint); err == nil && u.User != nil {
+		if _, set := u.User.Password(); set {
+			return true
+		}
+	}
+	return regexp.MustCompile(`(?i)(^|\s)password\s*=`).MatchString(endpoint) ||
+		regexp.MustCompile(`(?i)[?&]password=`).MatchString(endpoint)
 }

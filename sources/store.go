@@ -93,8 +93,17 @@ func Save(ctx context.Context, q Querier, s *Source) error {
 			*p = v
 		}
 	}
+	// The collection keeps its entry (who may read it follows from the entry).
+	var entry *string
+	err := q.QueryRow(ctx, `SELECT entry_id FROM layers WHERE id = $1`, s.Collection).Scan(&entry)
+	switch {
+	case err == nil && entry != nil && *entry != s.Entry:
+		return fmt.Errorf("collection %s belongs to catalogue entry %s, not %s: a source cannot move it", s.Collection, *entry, s.Entry)
+	case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		return err
+	}
 	opts, hdrs, mapping := orEmpty(s.Options), orEmpty(s.Headers), orEmpty(s.Mapping)
-	_, err := q.Exec(ctx, `
+	_, err = q.Exec(ctx, `
 INSERT INTO sources (id, entry_id, collection, item_type, title, connector, endpoint, options, headers, secret, mapping,
     key_field, detect, watermark_field, tombstone, deletions, srid, schedule, time_limit, max_attempts, paused)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
@@ -114,8 +123,11 @@ ON CONFLICT (id) DO UPDATE SET
 		s.ID, s.Entry, s.Collection, s.ItemType, s.Title, s.Connector, s.Endpoint, opts, hdrs, secret, mapping,
 		s.Key, s.Detect, wm, tomb, s.Deletions, srid, sched, time.Duration(s.TimeLimit), s.MaxAttempts, s.Paused)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23503" {
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23503":
 		return fmt.Errorf("entry %q is not in the catalogue", s.Entry)
+	case errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "sources_collection":
+		return fmt.Errorf("collection %s is fed by another source already: one source per collection (two would delete each other's items)", s.Collection)
 	}
 	return err
 }

@@ -376,3 +376,116 @@ func TestSyncFeedAppliesOnlyChanges(t *testing.T) {
 	}
 	equalSource(t, pool, "feed_sync", m)
 }
+
+// The review's cases: an item deleted and added again in one feed read stays; integer keys
+// given as other texts ("07" for 7) match; a complete read with no items does not empty the
+// collection; a watermark run that rejected rows keeps its cursor; an unchanged run leaves the
+// registry's rows alone; one source per collection.
+func TestSyncEdgeCases(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	m, ep := newMemory(t, 12)
+	addSource(t, pool, "edge-sync", ep, nil)
+	mustSync(t, pool, "edge-sync")
+	xmin := func() (x string) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT xmin::text || (SELECT string_agg(xmin::text, ',') FROM layer_fields WHERE layer_id = 'edge-sync') FROM layers WHERE id = 'edge-sync'`).Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	before := xmin()
+	if run := mustSync(t, pool, "edge-sync"); run.Status != "unchanged" {
+		t.Fatalf("%+v", run)
+	}
+	if after := xmin(); after != before {
+		t.Fatalf("an unchanged run rewrote the collection's definition (%s → %s)", before, after)
+	}
+
+	// One source per collection.
+	err := Save(ctx, pool, &Source{ID: "edge-other", Entry: "dang-ky-doanh-nghiep", Collection: "edge-sync", ItemType: "record",
+		Connector: "test-memory", Endpoint: ep, Key: "ma_so_thue"})
+	if err == nil || !strings.Contains(err.Error(), "another source") {
+		t.Fatalf("a second source of one collection: %v", err)
+	}
+	// The collection keeps its entry.
+	err = Save(ctx, pool, &Source{ID: "edge-sync", Entry: "thi-truong-lao-dong", Collection: "edge-sync", ItemType: "record",
+		Connector: "test-memory", Endpoint: ep, Key: "ma_so_thue"})
+	if err == nil || !strings.Contains(err.Error(), "belongs to catalogue entry dang-ky-doanh-nghiep") {
+		t.Fatalf("a source moving its collection to another entry: %v", err)
+	}
+
+	// An empty complete read is refused, unless the source says empty is right.
+	saved := m.items
+	m.mu.Lock()
+	m.items = map[string]map[string]any{}
+	m.mu.Unlock()
+	if _, err := Sync(ctx, pool, "edge-sync", RunOptions{}); err == nil || !strings.Contains(err.Error(), "allow_empty") {
+		t.Fatalf("an empty complete read: %v", err)
+	}
+	if v, _ := version(t, pool, "edge-sync"); v != 1 {
+		t.Fatalf("the empty read changed the collection (version %d)", v)
+	}
+	m.mu.Lock()
+	m.items = saved
+	m.mu.Unlock()
+
+	// Feed: an item deleted and added again in the same read stays.
+	if _, err := pool.Exec(ctx, `UPDATE sources SET detect = 'feed' WHERE id = 'edge-sync'`); err != nil {
+		t.Fatal(err)
+	}
+	m.del("0000000003")
+	m.set("0000000003", map[string]any{"ma_so_thue": "0000000003", "ten": "lại có", "von": 3})
+	if run := mustSync(t, pool, "edge-sync"); run.Deleted != 0 || run.Updated != 1 {
+		t.Fatalf("deleted then added again: %+v", run)
+	}
+	equalSource(t, pool, "edge_sync", m)
+}
+
+func TestSyncIntegerKeysAndRejectedWatermark(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	m := &memory{items: map[string]map[string]any{}, changed: map[string]bool{}}
+	for i := 1; i <= 9; i++ {
+		m.items[fmt.Sprint(i)] = map[string]any{"so": i, "ten": fmt.Sprint("Trường ", i), "hoc_sinh": i * 10}
+	}
+	memories.Store("mem://int-keys", m)
+	if err := Save(ctx, pool, &Source{ID: "int-keys", Entry: "truong-lop-hoc-sinh", Collection: "int-keys", ItemType: "record",
+		Connector: "test-memory", Endpoint: "mem://int-keys", Key: "so"}); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, pool, "int-keys")
+	if _, err := pool.Exec(ctx, `UPDATE sources SET detect = 'feed' WHERE id = 'int-keys'`); err != nil {
+		t.Fatal(err)
+	}
+	// The source names the deleted school "07", the collection holds the integer 7.
+	m.mu.Lock()
+	delete(m.items, "7")
+	m.deleted = []string{"07", "not a number"}
+	m.mu.Unlock()
+	if run := mustSync(t, pool, "int-keys"); run.Deleted != 1 {
+		t.Fatalf("a deletion by another text of the key: %+v", run)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM data.int_keys WHERE so = 7`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("school 7 still there (%v)", err)
+	}
+
+	// Watermark detection: a run that rejected a row keeps its cursor, so the row is read
+	// again once fixed.
+	if _, err := pool.Exec(ctx, `UPDATE sources SET detect = 'watermark', watermark_field = 'so', cursor = '5' WHERE id = 'int-keys'`); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	m.deleted = nil
+	m.changed = map[string]bool{"8": true}
+	m.items["8"] = map[string]any{"so": 8, "ten": "Trường 8", "hoc_sinh": "nhiều"}
+	m.mu.Unlock()
+	run := mustSync(t, pool, "int-keys")
+	if run.Rejected != 1 || run.CursorAfter != "5" {
+		t.Fatalf("a watermark run with a rejected row: %+v", run)
+	}
+	if src, _ := Get(ctx, pool, "int-keys"); src.Cursor != "5" {
+		t.Fatalf("cursor moved past a rejected row: %q", src.Cursor)
+	}
+}

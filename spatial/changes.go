@@ -45,7 +45,8 @@ func (s *Service) HandleChanges() http.Handler {
 		ctx := r.Context()
 		l := v.Layer
 		var current, from int64
-		if err := s.pool.QueryRow(ctx, `SELECT data_version, changes_from FROM layers WHERE id = $1`, l.ID).Scan(&current, &from); err != nil {
+		var changeKey string
+		if err := s.pool.QueryRow(ctx, `SELECT data_version, changes_from, COALESCE(change_key, '') FROM layers WHERE id = $1`, l.ID).Scan(&current, &from, &changeKey); err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
@@ -83,13 +84,24 @@ func (s *Service) HandleChanges() http.Handler {
 		}
 		iq.base = api.BaseURL(r)
 		// A deleted row is gone: it is named as items name it — by its key when the caller
-		// reads the key (masked as the caller sees it), else by its feature id.
-		deletedID := "to_json(c.fid)"
-		if c, ok := v.Column(l.KeyField); ok && !v.Restricted() {
-			deletedID = "to_json(c.key)"
+		// reads the key (masked as the caller sees it), else by its feature id — with the
+		// field the source identifies it by, when the caller reads that, as its one property.
+		// Under a row restriction the key of a row gone is withheld (whose row it was is
+		// unknown), and changes of rows the caller cannot read are left out.
+		deletedID, deletedProps := "to_json(c.fid)", "NULL::json"
+		if c, ok := v.Column(changeKey); ok && !v.Restricted() {
+			key := "c.key"
 			if c.Masked {
-				deletedID = "to_json(hub_mask(c.key))"
+				key = "hub_mask(c.key)"
 			}
+			if changeKey == l.KeyField {
+				deletedID = "to_json(" + key + ")"
+			}
+			deletedProps = "json_build_object(" + iq.arg(changeKey) + "::text, " + key + ")"
+		}
+		readable := "true"
+		if v.Restricted() {
+			readable = "c.op = 'delete' OR t.fid IS NOT NULL"
 		}
 		src := iq.from()
 		sql := `WITH c AS (
@@ -98,8 +110,9 @@ func (s *Service) HandleChanges() http.Handler {
     FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
       AND fid > ` + iq.arg(after) + `
     GROUP BY fid ORDER BY fid LIMIT ` + iq.arg(iq.limit+1) + `)
-SELECT c.fid, CASE WHEN c.op = 'delete' OR t.fid IS NULL
-         THEN json_build_object('type', 'Feature', 'id', ` + deletedID + `, 'change', 'delete', 'geometry', NULL, 'properties', NULL)::text
+SELECT c.fid, CASE WHEN NOT (` + readable + `) THEN NULL
+         WHEN c.op = 'delete' OR t.fid IS NULL
+         THEN json_build_object('type', 'Feature', 'id', ` + deletedID + `, 'change', 'delete', 'geometry', NULL, 'properties', ` + deletedProps + `)::text
          ELSE json_build_object('type', 'Feature', 'id', ` + iq.idSQL() + `, 'change', CASE WHEN c.inserted THEN 'insert' ELSE 'update' END,
               'geometry', ` + iq.geometryJSON() + `, 'properties', (` + propsOf(iq) + `))::text END
 FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
@@ -112,12 +125,15 @@ FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 		body.WriteString(`{"type":"FeatureCollection","collection":`)
 		body.WriteString(strconv.Quote(l.ID))
 		body.WriteString(`,"since":` + strconv.FormatInt(since, 10) + `,"dataVersion":` + strconv.FormatInt(until, 10) + `,"features":[`)
-		n, last, more := 0, int64(0), false
+		// Pages count the changes read, shown or not, so that the next link goes on from the
+		// last one read.
+		n, read, last, more := 0, 0, int64(0), false
 		for rows.Next() {
-			if n == iq.limit {
+			if read == iq.limit {
 				more = true
 				break
 			}
+			read++
 			var fid int64
 			var item []byte
 			if err := rows.Scan(&fid, &item); err != nil {
@@ -125,11 +141,14 @@ FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 				api.WriteError(w, r, err)
 				return
 			}
+			last = fid
+			if item == nil {
+				continue
+			}
 			if n > 0 {
 				body.WriteByte(',')
 			}
 			body.Write(item)
-			last = fid
 			n++
 		}
 		rows.Close()

@@ -91,7 +91,7 @@ func equalCSV(t *testing.T, dbURL, table, body string) {
 func TestSourcesCommands(t *testing.T) {
 	bin := build(t)
 	dbURL := testdb.Fresh(t)
-	t.Setenv("HUB_TEST_FILE_TOKEN", "Bearer file-t0ken")
+	t.Setenv("HUB_SOURCE_TEST_FILE_TOKEN", "Bearer file-t0ken")
 	t.Setenv("HUB_SECRET_KEY", "")
 	runNoKey, _ := hubOn(t, bin, dbURL)
 	t.Setenv("HUB_SECRET_KEY", "the hub's test key")
@@ -101,7 +101,7 @@ func TestSourcesCommands(t *testing.T) {
 	srv := httptest.NewServer(src)
 	defer srv.Close()
 	add := []string{"sources", "add", "doanh-nghiep-tep", "--entry", "dang-ky-doanh-nghiep", "--collection", "doanh-nghiep-tep",
-		"--records", "--connector", "file", "--endpoint", srv.URL + "/doanh-nghiep.csv", "--header", "Authorization=env:HUB_TEST_FILE_TOKEN",
+		"--records", "--connector", "file", "--endpoint", srv.URL + "/doanh-nghiep.csv", "--header", "Authorization=env:HUB_SOURCE_TEST_FILE_TOKEN",
 		"--secret", "cli-s3cret", "--key", "ma_so_thue", "--schedule", "0 2 * * *", "--title", "Doanh nghiệp (tệp)"}
 
 	// A secret in clear needs the hub's key.
@@ -125,7 +125,7 @@ func TestSourcesCommands(t *testing.T) {
 		t.Fatalf("list: %s", out)
 	}
 	out = hub("sources", "show", "doanh-nghiep-tep")
-	if !strings.Contains(out, `"Authorization": "env:HUB_TEST_FILE_TOKEN"`) || !strings.Contains(out, `"secret": "(encrypted)"`) ||
+	if !strings.Contains(out, `"Authorization": "env:HUB_SOURCE_TEST_FILE_TOKEN"`) || !strings.Contains(out, `"secret": "(encrypted)"`) ||
 		!strings.Contains(out, `"records": "true"`) || strings.Contains(out, "cli-s3cret") || strings.Contains(out, "enc:") {
 		t.Fatalf("show: %s", out)
 	}
