@@ -164,13 +164,7 @@ func (a *API) HandleGet() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		s, err := a.get(r)
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		api.WriteJSON(w, http.StatusOK, s.Public())
+		a.writeSource(w, r)
 	})
 }
 
@@ -269,13 +263,7 @@ func (a *API) HandleSetPaused(paused bool) http.Handler {
 			api.WriteError(w, r, notFound(err, id))
 			return
 		}
-		s, err := a.get(r)
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		api.WriteJSON(w, http.StatusOK, s.Public())
+		a.writeSource(w, r)
 	})
 }
 
@@ -547,4 +535,15 @@ func sealGiven(what, v, stored string) (string, error) {
 // cleanJSONError drops the "json: " prefix of a decoding error.
 func cleanJSONError(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// writeSource answers the source of the request's path as it is now.
+func (a *API) writeSource(w http.ResponseWriter, r *http.Request) {
+	s, err := a.get(r)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, s.Public())
 }
