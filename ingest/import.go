@@ -152,7 +152,12 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 			return nil, err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// A deadline reached now fails the import; once the commit is sent it is not interrupted,
+	// so that what the caller is told is what happened.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("commit import: %w", err)
 	}
 	return rep, nil
