@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 // The matrix: one entry (dat-dai, shared as default and specific) with an open layer of
 // communes, a default layer of parcels with a personal field, a specific record collection of
 // citizens linked to the communes, and a joined layer counting citizens per commune; callers
-// of every kind; every data path.
+// of every kind; every data path, the change feed of two syncs of parcels and citizens too.
 const (
 	entry = "dat-dai"
 	zoom  = 14
@@ -67,17 +68,81 @@ type matrix struct {
 	pool *pgxpool.Pool
 	keys map[string]string // principal → API key
 	ids  map[string]string // principal → key id (the audit log's credential)
+	// The change feed: by collection, the data version of the first sync and what the second
+	// changed after it, by feature id.
+	since   map[string]int64
+	changes map[string][]change
+}
+
+// change is one item the matrix's second sync changed.
+type change struct {
+	fid          int64
+	op           string // update or delete
+	key, commune string // the source's key, the row's commune
+	field, value string // an update: the personal field renamed, its new value
+}
+
+func ownerName(i int) string   { return fmt.Sprintf("Nguyễn Văn %c%d", 'A'+rune(i), i) }
+func citizenName(i int) string { return fmt.Sprintf("Trần Thị %c", 'A'+rune(i)) }
+
+// The syncs of the change feed: the first adds parcels 7 and 8 and citizens 6 and 7, one in C1
+// and one in C2; the second renames an owner and a citizen in C1 and in C2 and drops the added
+// ones (the source no longer has them).
+var (
+	addedCommune   = []string{"C1", "C2"}
+	renamedOwner   = map[int]string{0: "Lê Văn A0", 2: "Lê Văn C2"} // parcels 1 (C1) and 3 (C2)
+	renamedCitizen = map[int]string{1: "Lê Thị B", 3: "Lê Thị D"}   // citizens 1 (C1) and 3 (C2)
+)
+
+// personalValues are every personal value the matrix has held, with the commune of its row.
+func personalValues() map[string]string {
+	out := map[string]string{}
+	parcels, citizens := append(slices.Clone(communeOf), addedCommune...), append(slices.Clone(citizenCommune), addedCommune...)
+	for i, c := range parcels {
+		out[ownerName(i)] = c
+	}
+	for i, c := range citizens {
+		out[citizenID(i)], out[citizenName(i)] = c, c
+	}
+	for i, v := range renamedOwner {
+		out[v] = communeOf[i]
+	}
+	for i, v := range renamedCitizen {
+		out[v] = citizenCommune[i]
+	}
+	return out
+}
+
+// hubMask is the database's hub_mask: 001085012389 reads 0010******89.
+func hubMask(v string) string {
+	r := []rune(v)
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:len(r)/3]) + strings.Repeat("*", len(r)-len(r)/3-2) + string(r[len(r)-2:])
 }
 
 func importQuery(t *setupT, pool *pgxpool.Pool, def layers.Layer, category string, keys []string, sql string) {
+	t.Helper()
+	importWith(t, pool, def, keys, sql, ingest.Options{Category: category})
+}
+
+// syncQuery synchronises a collection with the rows of sql as a source's sync does: only what
+// differs is written, each change logged under the new data version for the change feed.
+func syncQuery(t *setupT, pool *pgxpool.Pool, def layers.Layer, category, key string, keys []string, sql string) {
+	t.Helper()
+	importWith(t, pool, def, keys, sql, ingest.Options{Category: category, Mode: "sync", Sync: &ingest.Sync{Key: key, Complete: true}})
+}
+
+func importWith(t *setupT, pool *pgxpool.Pool, def layers.Layer, keys []string, sql string, opt ingest.Options) {
 	t.Helper()
 	srid := 4326
 	if def.ItemType == layers.Record {
 		srid = 0
 	}
-	src := ingest.Query(pool, srid, keys, sql)
-	if _, err := ingest.Import(context.Background(), pool, src, def.ID, ingest.Options{Collection: def.ID, Definition: def, Category: category}); err != nil {
-		t.Fatalf("import %s: %v", def.ID, err)
+	opt.Collection, opt.Definition = def.ID, def
+	if _, err := ingest.Import(context.Background(), pool, ingest.Query(pool, srid, keys, sql), def.ID, opt); err != nil {
+		t.Fatalf("import %s (%s): %v", def.ID, opt.Mode, err)
 	}
 }
 
@@ -114,30 +179,57 @@ type setupT struct{ *testing.T }
 func load(t *setupT, pool *pgxpool.Pool) *matrix {
 	t.Helper()
 	ctx := context.Background()
-	var communes, parcels []string
+	var communes []string
 	for i, c := range []string{"C1", "C2", "C3"} {
 		communes = append(communes, fmt.Sprintf(`SELECT ST_AsBinary(ST_GeomFromGeoJSON('%s')), json_build_object('code', '%s', 'name', 'Xã %s')`,
 			square(lon0-0.006+float64(i)*0.006, lat0, 0.0029), c, c))
 	}
-	for i, c := range communeOf {
-		ci := int(c[1] - '1')
-		parcels = append(parcels, fmt.Sprintf(`SELECT ST_AsBinary(ST_GeomFromGeoJSON('%s')), json_build_object('so_thua', %d, 'commune_code', '%s', 'owner_name', 'Nguyễn Văn %c%d')`,
-			square(lon0-0.006+float64(ci)*0.006, lat0-0.001+float64(i%2)*0.002, 0.0004), i+1, c, 'A'+rune(i), i))
+	// The parcels and citizens, with those of the first sync (added) and the second's names.
+	parcels := func(added bool, renamed map[int]string) string {
+		var rows []string
+		communes := communeOf
+		if added {
+			communes = append(slices.Clone(communes), addedCommune...)
+		}
+		for i, c := range communes {
+			ci := int(c[1] - '1')
+			name := ownerName(i)
+			if v, ok := renamed[i]; ok {
+				name = v
+			}
+			rows = append(rows, fmt.Sprintf(`SELECT ST_AsBinary(ST_GeomFromGeoJSON('%s')), json_build_object('so_thua', %d, 'commune_code', '%s', 'owner_name', '%s')`,
+				square(lon0-0.006+float64(ci)*0.006, lat0-0.001+float64(i%2)*0.002, 0.0004), i+1, c, name))
+		}
+		return strings.Join(rows, " UNION ALL ")
 	}
-	var citizens []string
-	for i, c := range citizenCommune {
-		citizens = append(citizens, fmt.Sprintf(`SELECT NULL::bytea, json_build_object('citizen_id', '%s', 'full_name', 'Trần Thị %c', 'commune_code', '%s')`,
-			citizenID(i), 'A'+rune(i), c))
+	citizens := func(added bool, renamed map[int]string) string {
+		var rows []string
+		communes := citizenCommune
+		if added {
+			communes = append(slices.Clone(communes), addedCommune...)
+		}
+		for i, c := range communes {
+			name := citizenName(i)
+			if v, ok := renamed[i]; ok {
+				name = v
+			}
+			rows = append(rows, fmt.Sprintf(`SELECT NULL::bytea, json_build_object('citizen_id', '%s', 'full_name', '%s', 'commune_code', '%s')`,
+				citizenID(i), name, c))
+		}
+		return strings.Join(rows, " UNION ALL ")
 	}
+	parcelsDef := layers.Layer{ID: "parcels-x", Title: "Thửa", EntryID: entry, MinZoom: 10, MaxZoom: 18, Fields: []layers.Field{
+		{Name: "so_thua", Type: "integer"}, {Name: "commune_code", Type: "string"},
+		{Name: "owner_name", Type: "string", Personal: true, Category: "specific"}}}
+	parcelKeys := []string{"so_thua", "commune_code", "owner_name"}
+	citizensDef := layers.Layer{ID: "citizens-x", Title: "Công dân", EntryID: entry, ItemType: layers.Record, KeyField: "citizen_id",
+		Fields: []layers.Field{{Name: "citizen_id", Type: "string", Personal: true, Required: true}, {Name: "full_name", Type: "string", Personal: true},
+			{Name: "commune_code", Type: "string"}}}
+	citizenKeys := []string{"citizen_id", "full_name", "commune_code"}
 	importQuery(t, pool, layers.Layer{ID: "communes-x", Title: "Xã", EntryID: entry, Fields: []layers.Field{
 		{Name: "code", Type: "string"}, {Name: "name", Type: "string"}}}, "open", []string{"code", "name"}, strings.Join(communes, " UNION ALL "))
-	importQuery(t, pool, layers.Layer{ID: "parcels-x", Title: "Thửa", EntryID: entry, MinZoom: 10, MaxZoom: 18, Fields: []layers.Field{
-		{Name: "so_thua", Type: "integer"}, {Name: "commune_code", Type: "string"},
-		{Name: "owner_name", Type: "string", Personal: true, Category: "specific"}}}, "default",
-		[]string{"so_thua", "commune_code", "owner_name"}, strings.Join(parcels, " UNION ALL "))
-	importQuery(t, pool, layers.Layer{ID: "citizens-x", Title: "Công dân", EntryID: entry, ItemType: layers.Record, KeyField: "citizen_id",
-		Fields: []layers.Field{{Name: "citizen_id", Type: "string", Personal: true, Required: true}, {Name: "full_name", Type: "string", Personal: true},
-			{Name: "commune_code", Type: "string"}}}, "specific", []string{"citizen_id", "full_name", "commune_code"}, strings.Join(citizens, " UNION ALL "))
+	importQuery(t, pool, parcelsDef, "default", parcelKeys, parcels(false, nil))
+	importQuery(t, pool, citizensDef, "specific", citizenKeys, citizens(false, nil))
 
 	importQuery(t, pool, layers.Layer{ID: "notices-x", Title: "Thông báo", EntryID: entry, ItemType: layers.Record, KeyField: "notice_no",
 		Fields: []layers.Field{{Name: "notice_no", Type: "string"}, {Name: "commune_code", Type: "string"}}}, "open",
@@ -168,7 +260,42 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 		t.Fatal(err)
 	}
 
-	m := &matrix{pool: pool, keys: map[string]string{}, ids: map[string]string{}}
+	m := &matrix{pool: pool, keys: map[string]string{}, ids: map[string]string{}, since: map[string]int64{}, changes: map[string][]change{}}
+	// The change feed: two syncs of the parcels and the citizens, after which the collections
+	// hold what they held before, but for the new names. The feed since the first sync reports
+	// the second's updates and deletions.
+	syncQuery(t, pool, parcelsDef, "default", "so_thua", parcelKeys, parcels(true, nil))
+	syncQuery(t, pool, citizensDef, "specific", "citizen_id", citizenKeys, citizens(true, nil))
+	fids := map[string]map[string]int64{} // collection → key → feature id
+	for _, c := range []struct{ id, key string }{{"parcels-x", "so_thua"}, {"citizens-x", "citizen_id"}} {
+		var since int64
+		var byKey map[string]int64
+		if err := pool.QueryRow(ctx, `SELECT (SELECT data_version FROM layers WHERE id = $1), json_object_agg(`+c.key+`::text, fid)
+FROM data.`+strings.ReplaceAll(c.id, "-", "_"), c.id).Scan(&since, &byKey); err != nil {
+			t.Fatal(err)
+		}
+		m.since[c.id], fids[c.id] = since, byKey
+	}
+	syncQuery(t, pool, parcelsDef, "default", "so_thua", parcelKeys, parcels(false, renamedOwner))
+	syncQuery(t, pool, citizensDef, "specific", "citizen_id", citizenKeys, citizens(false, renamedCitizen))
+	for i, v := range renamedOwner {
+		key := fmt.Sprint(i + 1)
+		m.changes["parcels-x"] = append(m.changes["parcels-x"], change{fids["parcels-x"][key], "update", key, communeOf[i], "owner_name", v})
+	}
+	for i, v := range renamedCitizen {
+		key := citizenID(i)
+		m.changes["citizens-x"] = append(m.changes["citizens-x"], change{fids["citizens-x"][key], "update", key, citizenCommune[i], "full_name", v})
+	}
+	for j, c := range addedCommune {
+		key := fmt.Sprint(len(communeOf) + j + 1)
+		m.changes["parcels-x"] = append(m.changes["parcels-x"], change{fid: fids["parcels-x"][key], op: "delete", key: key, commune: c})
+		key = citizenID(len(citizenCommune) + j)
+		m.changes["citizens-x"] = append(m.changes["citizens-x"], change{fid: fids["citizens-x"][key], op: "delete", key: key, commune: c})
+	}
+	for _, cs := range m.changes {
+		slices.SortFunc(cs, func(a, b change) int { return cmp.Compare(a.fid, b.fid) })
+	}
+
 	var other string
 	if err := pool.QueryRow(ctx, `SELECT id FROM catalog_entries WHERE id <> $1 AND 'default' = ANY (categories) ORDER BY number LIMIT 1`, entry).Scan(&other); err != nil {
 		t.Fatal(err)
@@ -184,7 +311,7 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 	agreement := `INSERT INTO agreements (agency_id, application_id, entry_id, purpose, unmask_personal, row_filter, starts_on, ends_on, retention, status, reason, decided_at, decided_by)
 	              VALUES ($1, $1 || '-app', $2, 'thử', $3, $4, $5, $6, 'xóa sau 1 năm', $7, $8, now(), 'admin')`
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	for _, who := range []string{"connected", "holder", "unmasker", "revoked", "expired", "other", "holder5"} {
+	for _, who := range []string{"connected", "holder", "unmasker", "revoked", "expired", "other", "holder5", "masker", "partial"} {
 		agency := "mx-" + who
 		exec(`INSERT INTO agencies (id, name) VALUES ($1, $1)`, agency)
 		exec(`INSERT INTO applications (id, agency_id, name) VALUES ($1 || '-app', $1, 'app')`, agency)
@@ -202,6 +329,12 @@ func load(t *setupT, pool *pgxpool.Pool) *matrix {
 			exec(agreement, agency, entry, false, map[string][]string{"commune_code": {"C1", "Z1", "Z2", "Z3", "Z4"}}, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
 		case "unmasker":
 			exec(agreement, agency, entry, true, nil, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
+		case "masker": // every row, personal fields masked
+			exec(agreement, agency, entry, false, nil, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
+		case "partial": // the communes of every row, and the rows of C1 whole and in clear
+			exec(agreement, agency, entry, true, map[string][]string{"commune_code": {"C1"}}, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
+			exec(agreement, agency, entry, false, nil, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "approved", "")
+			exec(`UPDATE agreements SET fields = '{commune_code}' WHERE id = (SELECT max(id) FROM agreements WHERE agency_id = $1)`, agency) // the second
 		case "revoked":
 			exec(agreement, agency, entry, true, nil, today.AddDate(0, 0, -1), today.AddDate(1, 0, 0), "revoked", "hết nhu cầu — no longer needed")
 		case "expired":
@@ -248,6 +381,11 @@ type page struct {
 }
 
 var principals = []string{"anonymous", "connected", "holder", "unmasker", "revoked", "expired", "other"}
+
+// Readers checked only on the paths that name them: "masker" holds an agreement for every row
+// with personal fields masked; "partial" one for the communes of every row and one for the rows
+// of C1 whole and in clear.
+var partReaders = []string{"masker", "partial"}
 
 // refused are the principals that may read nothing of the entry beyond open data.
 var refused = map[string]int{"anonymous": 401, "revoked": 403, "expired": 403, "other": 403}
@@ -330,17 +468,80 @@ func TestMatrix(t *testing.T) {
 			"holder":    {403, -1, nil, nil, nil}, // its row restriction cannot apply to aggregates
 			"unmasker":  {200, 3, []string{"citizens", "code", "name"}, nil, nil},
 		}},
+		// The change feed since the first sync: the second's updates and deletions (rows: the
+		// changes the reader is told of; fields, masked, clear: those of the updated items).
+		{"changes", fmt.Sprintf("/collections/parcels-x/changes?since=%d", m.since["parcels-x"]), map[string]want{
+			"connected": {200, 4, parcelFields, nil, nil},
+			"holder":    {200, 3, withOwner, []string{"owner_name"}, nil}, // not the update outside C1
+			"unmasker":  {200, 4, withOwner, nil, []string{"owner_name"}},
+			"masker":    {200, 4, withOwner, []string{"owner_name"}, nil},
+			"partial":   {200, 4, withOwner, nil, nil}, // owner names in clear in C1, none elsewhere
+		}},
+		{"record changes", fmt.Sprintf("/collections/citizens-x/changes?since=%d", m.since["citizens-x"]), map[string]want{
+			"connected": {403, -1, nil, nil, nil},
+			"holder":    {200, 3, citizenFields, []string{"citizen_id", "full_name"}, nil},
+			"unmasker":  {200, 4, citizenFields, nil, []string{"citizen_id", "full_name"}},
+			"masker":    {200, 4, citizenFields, []string{"citizen_id", "full_name"}, nil},
+			"partial":   {200, 4, citizenFields, nil, nil},
+		}},
+	}
+	// How the feed names a deleted item: by its feature id alone, with properties null (under a
+	// row restriction — the holder's rows, the partial reader's key field — whose row it was is
+	// unknown), or by the source's key as the reader sees it: the key's one property, and a
+	// record's id.
+	deletedAs := map[string]map[string]string{
+		"changes":        {"connected": "key", "holder": "fid", "unmasker": "key", "masker": "key", "partial": "fid"},
+		"record changes": {"holder": "fid", "unmasker": "key", "masker": "masked key", "partial": "fid"},
+	}
+	changeKey := map[string]string{"parcels-x": "so_thua", "citizens-x": "citizen_id"}
+	audited := func(t *testing.T, path string) (n int) {
+		t.Helper()
+		if err := m.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE operation = 'changes' AND query = $1`, path).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 	for _, p := range paths {
-		for _, who := range principals {
+		for _, who := range append(slices.Clone(principals), partReaders...) {
 			w, ok := p.want[who]
+			if !ok && slices.Contains(partReaders, who) {
+				continue
+			}
 			if !ok {
 				w = want{status: refused[who], rows: -1}
 			}
 			t.Run(p.name+"/"+who, func(t *testing.T) {
+				feed := strings.Contains(p.path, "/changes?")
+				before := 0
+				if feed {
+					before = audited(t, p.path)
+				}
 				res := m.get(t, who, p.path)
 				if res.status != w.status {
 					t.Fatalf("%s as %s: %d, want %d: %s", p.path, who, res.status, w.status, res.body)
+				}
+				// No answer holds a personal value in clear, but to a reader that unmasks it.
+				for v, commune := range personalValues() {
+					if who != "unmasker" && (who != "partial" || commune != "C1") && bytes.Contains(res.body, []byte(v)) {
+						t.Errorf("%s reads %q (a personal value of a row of %s) in clear: %s", who, v, commune, res.body)
+					}
+				}
+				// The feed's answers with data are logged, one record each; refusals are not.
+				if feed {
+					n := 0
+					if w.status == 200 {
+						n = 1
+					}
+					if got := audited(t, p.path) - before; got != n {
+						t.Errorf("%d audit records of operation changes, want %d", got, n)
+					}
+					var cred string
+					var rows, status int
+					if err := m.pool.QueryRow(context.Background(), `SELECT COALESCE(credential_id, ''), rows, status FROM audit_log
+WHERE operation = 'changes' AND query = $1 ORDER BY seq DESC LIMIT 1`, p.path).Scan(&cred, &rows, &status); n == 1 &&
+						(err != nil || cred != m.ids[who] || rows != w.rows || status != 200) {
+						t.Errorf("audit record of %s: credential %q (want %q), %d rows (want %d), status %d: %v", who, cred, m.ids[who], rows, w.rows, status, err)
+					}
 				}
 				if w.status >= 400 {
 					checkRefusal(t, who, res)
@@ -377,6 +578,78 @@ func TestMatrix(t *testing.T) {
 						t.Errorf("CSV for the holder shows a citizen id in clear")
 					}
 					return
+				case "changes", "record changes":
+					collection := strings.Split(p.path, "/")[2]
+					var pg struct {
+						Features []struct {
+							ID         any            `json:"id"`
+							Change     string         `json:"change"`
+							Properties map[string]any `json:"properties"`
+						} `json:"features"`
+					}
+					if err := json.Unmarshal(res.body, &pg); err != nil {
+						t.Fatalf("%v: %s", err, res.body)
+					}
+					// In order of feature id, every deletion, and the updates of the rows the
+					// reader reads: the holder's are those of C1.
+					var expect []change
+					for _, c := range m.changes[collection] {
+						if c.op == "delete" || who != "holder" || c.commune == "C1" {
+							expect = append(expect, c)
+						}
+					}
+					if len(pg.Features) != w.rows || len(expect) != w.rows {
+						t.Fatalf("%d changes, want %d: %s", len(pg.Features), len(expect), res.body)
+					}
+					key := changeKey[collection]
+					for i, c := range expect {
+						f := pg.Features[i]
+						if f.Change != c.op {
+							t.Errorf("feature %v: change %q, want %q of %s %s", f.ID, f.Change, c.op, key, c.key)
+						}
+						if c.op == "delete" {
+							var id any = c.fid
+							var props map[string]any
+							switch deletedAs[p.name][who] {
+							case "key":
+								props = map[string]any{key: c.key}
+								if collection == "citizens-x" {
+									id = c.key
+								}
+							case "masked key":
+								id, props = hubMask(c.key), map[string]any{key: hubMask(c.key)}
+							}
+							if fmt.Sprint(f.ID) != fmt.Sprint(id) || (f.Properties == nil) != (props == nil) || fmt.Sprint(f.Properties) != fmt.Sprint(props) {
+								t.Errorf("deletion of %s %s (feature %d, %s) as %s: id %v, properties %s; want id %v, properties %s",
+									key, c.key, c.fid, c.commune, who, f.ID, jsonOf(f.Properties), id, jsonOf(props))
+							}
+							continue
+						}
+						if f.Properties["commune_code"] != c.commune {
+							t.Errorf("update of feature %d: commune %v, want %s", c.fid, f.Properties["commune_code"], c.commune)
+						}
+						// The new value as the reader sees it, and a record's key as its id (the
+						// partial reader sees neither outside C1).
+						seen := func(field, v string) any {
+							switch {
+							case !slices.Contains(w.fields, field) || who == "partial" && c.commune != "C1":
+								return nil
+							case slices.Contains(w.masked, field):
+								return hubMask(v)
+							}
+							return v
+						}
+						value, id := seen(c.field, c.value), seen(key, c.key)
+						if collection != "citizens-x" {
+							id = c.fid
+						}
+						if f.Properties[c.field] != value || fmt.Sprint(f.ID) != fmt.Sprint(id) {
+							t.Errorf("update of %s %s as %s: id %v, %s %v; want id %v, %v", key, c.key, who, f.ID, c.field, f.Properties[c.field], id, value)
+						}
+						props = append(props, f.Properties)
+					}
+					w.rows = -1 // counted above; the checks below are the updated items'
+
 				case "item", "record lookup":
 					var it item
 					json.Unmarshal(res.body, &it)
@@ -508,6 +781,11 @@ func TestMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func toAny(m map[string]string) map[string]any {

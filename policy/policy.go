@@ -322,6 +322,13 @@ func (v *View) InClear(name string) bool {
 	return ok && !c.Masked && c.shown.equal(v.rows)
 }
 
+// ShownEverywhere says whether the principal sees field name (in clear or masked) on every
+// row it reads: what may be told of a row without knowing which row it is (a row gone).
+func (v *View) ShownEverywhere(name string) bool {
+	c, ok := v.Column(name)
+	return ok && c.shown.equal(v.rows)
+}
+
 // plain says whether the view reads the table as it is: all rows, every column as stored.
 func (v *View) plain() bool {
 	if !v.rows.all {

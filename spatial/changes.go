@@ -26,7 +26,7 @@ var changesParams = []string{"f", "since", "limit", "after", "until"}
 // inserted, updated and deleted after that data version, under the caller's view, in pages —
 // so that a consuming agency keeps its copy in sync (Circular 13/2017 Art. 21). Each change is
 // the item's current state with "change": "insert" or "update", or its id with "change":
-// "delete". An item the caller can no longer read (moved out of its rows) is a deletion to it.
+// "delete" (an item gone before the read is a deletion to it; see the handler for row-restricted readers).
 // The pages of one read stop at the data version of the first ("dataVersion"), which is the
 // next read's since. Versions written by a file import replace the collection whole: a since
 // before the last of them is answered 410 with the version to start again from.
@@ -83,35 +83,41 @@ func (s *Service) HandleChanges() http.Handler {
 			return
 		}
 		iq.base = api.BaseURL(r)
-		// A deleted row is gone: it is named as items name it — by its key when the caller
-		// reads the key (masked as the caller sees it), else by its feature id — with the
-		// field the source identifies it by, when the caller reads that, as its one property.
-		// Under a row restriction the key of a row gone is withheld (whose row it was is
-		// unknown), and changes of rows the caller cannot read are left out.
+		// A deleted row is gone, and which rows it was among is unknown: it is named as items
+		// name it — by its key when the caller sees the key on every row it reads (masked if
+		// masked anywhere), else by its feature id — with that key, then, as its one property.
+		// Under a row restriction the key of a row gone is withheld, and changes of rows the
+		// caller cannot read now are left out before paging (the pages' links do not tell of
+		// them either); a row that left the caller's rows is not told of — a restricted
+		// consumer re-reads /items to drop such rows.
 		deletedID, deletedProps := "to_json(c.fid)", "NULL::json"
-		if c, ok := v.Column(changeKey); ok && !v.Restricted() {
+		if c, ok := v.Column(changeKey); ok && !v.Restricted() && v.ShownEverywhere(changeKey) {
 			key := "c.key"
-			if c.Masked {
+			switch {
+			case c.Masked:
 				key = "hub_mask(c.key)"
+			case c.Type != "string":
+				key = "c.key::" + castOf(c.Field) // the key as items give it: 7, not "7"
 			}
 			if changeKey == l.KeyField {
 				deletedID = "to_json(" + key + ")"
 			}
 			deletedProps = "json_build_object(" + iq.arg(changeKey) + "::text, " + key + ")"
 		}
-		readable := "true"
+		readable := ""
 		if v.Restricted() {
-			readable = "c.op = 'delete' OR t.fid IS NOT NULL"
+			readable = "WHERE g.op = 'delete' OR EXISTS (SELECT FROM " + iq.from() + " WHERE t.fid = g.fid)"
 		}
 		src := iq.from()
 		sql := `WITH c AS (
-    SELECT fid, (array_agg(op ORDER BY version DESC))[1] AS op, bool_or(op = 'insert') AS inserted,
-           (array_agg(key ORDER BY version DESC))[1] AS key
-    FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
-      AND fid > ` + iq.arg(after) + `
-    GROUP BY fid ORDER BY fid LIMIT ` + iq.arg(iq.limit+1) + `)
-SELECT c.fid, CASE WHEN NOT (` + readable + `) THEN NULL
-         WHEN c.op = 'delete' OR t.fid IS NULL
+    SELECT * FROM (
+        SELECT fid, (array_agg(op ORDER BY version DESC))[1] AS op, bool_or(op = 'insert') AS inserted,
+               (array_agg(key ORDER BY version DESC))[1] AS key
+        FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
+          AND fid > ` + iq.arg(after) + `
+        GROUP BY fid) g ` + readable + `
+    ORDER BY fid LIMIT ` + iq.arg(iq.limit+1) + `)
+SELECT c.fid, CASE WHEN c.op = 'delete' OR t.fid IS NULL
          THEN json_build_object('type', 'Feature', 'id', ` + deletedID + `, 'change', 'delete', 'geometry', NULL, 'properties', ` + deletedProps + `)::text
          ELSE json_build_object('type', 'Feature', 'id', ` + iq.idSQL() + `, 'change', CASE WHEN c.inserted THEN 'insert' ELSE 'update' END,
               'geometry', ` + iq.geometryJSON() + `, 'properties', (` + propsOf(iq) + `))::text END
@@ -125,15 +131,12 @@ FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 		body.WriteString(`{"type":"FeatureCollection","collection":`)
 		body.WriteString(strconv.Quote(l.ID))
 		body.WriteString(`,"since":` + strconv.FormatInt(since, 10) + `,"dataVersion":` + strconv.FormatInt(until, 10) + `,"features":[`)
-		// Pages count the changes read, shown or not, so that the next link goes on from the
-		// last one read.
-		n, read, last, more := 0, 0, int64(0), false
+		n, last, more := 0, int64(0), false
 		for rows.Next() {
-			if read == iq.limit {
+			if n == iq.limit {
 				more = true
 				break
 			}
-			read++
 			var fid int64
 			var item []byte
 			if err := rows.Scan(&fid, &item); err != nil {
@@ -142,9 +145,6 @@ FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 				return
 			}
 			last = fid
-			if item == nil {
-				continue
-			}
 			if n > 0 {
 				body.WriteByte(',')
 			}
