@@ -230,17 +230,23 @@ func TestSyncRejectsBadRowsKeepsTheirPreviousState(t *testing.T) {
 	// von is an integer field now; a text there is refused, and so is a repeated key.
 	m.set("0000000003", map[string]any{"ma_so_thue": "0000000003", "ten": "Công ty 3", "von": "ba nghìn"})
 	m.set("0000000004", map[string]any{"ma_so_thue": "0000000004", "ten": "Công ty 4 mới", "von": 4})
+	// The source repeats a key (read after the first): the repeat is refused.
+	m.set("zz-repeat", map[string]any{"ma_so_thue": "0000000004", "ten": "Công ty 4 lặp", "von": 44})
 	run := mustSync(t, pool, "reject-sync")
-	if run.Rejected != 1 || run.Updated != 1 || run.Deleted != 0 {
+	if run.Rejected != 2 || run.Updated != 1 || run.Deleted != 0 {
 		t.Fatalf("run with a bad row: %+v", run)
 	}
-	if len(run.Rejects) != 1 || !strings.Contains(run.Rejects[0].Reason, "not of type integer") {
+	if len(run.Rejects) != 2 || !strings.Contains(run.Rejects[0].Reason, "not of type integer") ||
+		!strings.Contains(run.Rejects[1].Reason, "key 0000000004 repeats item") {
 		t.Fatalf("rejects: %+v", run.Rejects)
 	}
 	rej, err := Rejects(context.Background(), pool, run.ID, 10)
-	if err != nil || len(rej) != 1 || rej[0].Key != "0000000003" || rej[0].Field != "von" {
+	if err != nil || len(rej) != 2 || rej[0].Key != "0000000003" || rej[0].Field != "von" {
 		t.Fatalf("stored rejects: %+v %v", rej, err)
 	}
+	m.mu.Lock()
+	delete(m.items, "zz-repeat")
+	m.mu.Unlock()
 	var von int64
 	if err := pool.QueryRow(context.Background(), `SELECT von FROM data.reject_sync WHERE ma_so_thue = '0000000003'`).Scan(&von); err != nil || von != 3000 {
 		t.Fatalf("the rejected item lost its previous state: von %d, %v", von, err)
