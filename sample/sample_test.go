@@ -9,6 +9,7 @@ import (
 	"github.com/haiduong/hub/internal/testdb"
 	"github.com/haiduong/hub/layers"
 	"github.com/haiduong/hub/sample"
+	"github.com/haiduong/hub/sources"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -162,5 +163,26 @@ func TestDemoConsumer(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT count(*) FROM catalog_entries WHERE 'default' = ANY (categories)`).Scan(&want)
 	if defaults != want || agreements != 1 {
 		t.Errorf("%d requests (want %d), %d agreements (want 1) after two runs", defaults, want, agreements)
+	}
+}
+
+// TestDemoSource: the sample's source system feeds its collection; a change at the source
+// reaches it on the next run, and the catalogue entry shows the connection.
+func TestDemoSource(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	if err := sample.Build(ctx, pool, sample.Options{Parcels: 3000, Residents: testResidents, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	var n, src int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM data.gia_niem_yet), (SELECT count(*) FROM so_tai_chinh.gia_niem_yet)`).Scan(&n, &src); err != nil || n == 0 || n != src {
+		t.Fatalf("demo collection %d rows, source %d (%v)", n, src, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE so_tai_chinh.gia_niem_yet SET gia = gia + 1000, cap_nhat_luc = now() WHERE ma LIKE 'GAO-KD@%'`); err != nil {
+		t.Fatal(err)
+	}
+	run, err := sources.Sync(ctx, pool, sample.DemoSource, sources.RunOptions{})
+	if err != nil || run.Updated == 0 || run.Read != run.Updated {
+		t.Fatalf("demo source after a price change: %+v %v", run, err)
 	}
 }
