@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,9 +36,9 @@ hub sources remove ID                   remove it and its runs; the collection k
 hub sources runs ID [--limit 20]        its latest runs
 
 A source keeps a collection in step with an agency's system. Header values and the secret are
-given in clear — stored encrypted under HUB_SECRET_KEY — or as env:NAME, read from the hub's
-environment at each run and never stored (prefer it: a clear value stays in the shell's
-history). "add" on an existing ID replaces its definition; its runs, cursor and paused state
+given in clear — stored encrypted under HUB_SECRET_KEY — or as env:HUB_SOURCE_NAME, read from the
+hub's environment at each run and never stored (prefer it: a clear value stays in the shell's
+history and shows in the process list; "--secret -" reads the secret from standard input instead). "add" on an existing ID replaces its definition; its runs, cursor and paused state
 stay. Flags may come before or after the ID and may be repeated where shown.
 `
 
@@ -225,6 +227,13 @@ func defineSource(s *sources.Source, records bool, options, headers, mapping []s
 		if s.Headers[name], err = sources.Seal(value); err != nil {
 			return fmt.Errorf("--header %s: %w", name, err)
 		}
+	}
+	if secret == "-" { // from standard input: out of the shell's history and the process list
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("--secret -: nothing on standard input")
+		}
+		secret = strings.TrimRight(line, "\r\n")
 	}
 	if secret != "" {
 		if s.Secret, err = sources.Seal(secret); err != nil {

@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/haiduong/hub/database"
 	"github.com/haiduong/hub/internal/testdb"
+	"github.com/haiduong/hub/sources"
 )
 
 // csvSource serves a CSV file as an agency's web server does: behind a bearer token, with an
@@ -212,5 +216,38 @@ func TestSourcesCommands(t *testing.T) {
 	want := []string{"sources.add", "sources.run", "sources.run", "sources.run", "sources.pause", "sources.add", "sources.resume", "sources.add", "sources.delete"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("audit records %v, want %v", ops, want)
+	}
+}
+
+// TestSourcesSecretFromStdin: "--secret -" takes the secret from standard input (out of the
+// process list and the shell's history) and stores it sealed.
+func TestSourcesSecretFromStdin(t *testing.T) {
+	bin := build(t)
+	dbURL := testdb.Fresh(t)
+	t.Setenv("HUB_SECRET_KEY", "the hub's test key")
+	c := exec.Command(bin, "sources", "add", "stdin-secret", "--entry", "dang-ky-doanh-nghiep", "--collection", "stdin-secret",
+		"--records", "--connector", "postgres", "--endpoint", "postgres://agency@127.0.0.1:5432/agency", "--option", "table=t",
+		"--key", "ma", "--secret", "-")
+	c.Env = append(os.Environ(), "HUB_DATABASE_URL="+dbURL)
+	c.Stdin = strings.NewReader("pg-s3cret-from-stdin\n")
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("add with --secret -: %v %s", err, out)
+	}
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var stored string
+	if err := pool.QueryRow(context.Background(), `SELECT secret FROM sources WHERE id = 'stdin-secret'`).Scan(&stored); err != nil ||
+		!strings.HasPrefix(stored, "enc:") || strings.Contains(stored, "s3cret") {
+		t.Fatalf("stored secret %q (%v)", stored, err)
+	}
+	src, err := sources.Get(context.Background(), pool, "stdin-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := sources.Reveal(src.Secret); err != nil || v != "pg-s3cret-from-stdin" {
+		t.Fatalf("revealed %q (%v)", v, err)
 	}
 }
