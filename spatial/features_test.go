@@ -165,7 +165,7 @@ func TestConformanceAndCollections(t *testing.T) {
 	var api map[string]any
 	getJSON(t, srv.URL+"/api", &api)
 	paths, _ := api["paths"].(map[string]any)
-	if api["openapi"] != "3.0.3" || paths["/collections/parcels/items"] == nil || paths["/collections/temples/queryables"] == nil {
+	if api["openapi"] != "3.0.3" || paths["/collections/parcels/items"] == nil || paths["/collections/temples/queryables"] == nil || paths["/collections/parcels/changes"] == nil {
 		t.Errorf("OpenAPI paths: %v", keys(paths))
 	}
 	if b, _ := json.Marshal(paths["/collections/parcels/items"]); !strings.Contains(string(b), `"cql-text"`) || !strings.Contains(string(b), `"name":"land_use"`) {

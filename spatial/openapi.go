@@ -80,6 +80,11 @@ func (s *Service) HandleAPI(extra map[string]any) http.Handler {
 				[]any{param("featureId", "path", "Mã đối tượng — feature id", map[string]any{"type": "integer"}, true),
 					param("crs", "query", "Hệ tọa độ kết quả — CRS of the response", map[string]any{"type": "string", "format": "uri"}, false)})
 			paths[base+"/queryables"] = get(l.Title+": thuộc tính lọc được — queryables", "getQueryables-"+l.ID, "application/schema+json", nil)
+			paths[base+"/changes"] = get(l.Title+": thay đổi từ một phiên bản — changes since a data version", "getChanges-"+l.ID, "application/geo+json",
+				[]any{param("since", "query", "Phiên bản dữ liệu hoặc thời điểm RFC 3339 — data version or RFC 3339 time", str, true),
+					param("limit", "query", "Số thay đổi mỗi trang — changes per page", map[string]any{"type": "integer", "minimum": 1}, false),
+					param("after", "query", "Tiếp tục sau đối tượng (từ liên kết next) — continue after (from the next link)", map[string]any{"type": "integer"}, false),
+					param("until", "query", "Phiên bản cuối của lần đọc (từ liên kết next) — the read's last version (from the next link)", map[string]any{"type": "integer"}, false)})
 		}
 		doc := map[string]any{
 			"openapi": "3.0.3",
