@@ -84,11 +84,12 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 					}
 					continue
 				}
-				key := hubDeletedKey(c, cfg.Key)
-				if key == "" {
-					return "", pg.errorf(u, "a deletion without an id")
+				// A deletion the feed names by feature id alone (the caller does not see the
+				// key on every row it reads) cannot be matched to an item here: it is left,
+				// and the item stays until a full read (detect hash) drops it.
+				if key := hubDeletedKey(c, cfg.Key); key != "" {
+					f.Deleted = append(f.Deleted, key)
 				}
-				f.Deleted = append(f.Deleted, key)
 			}
 			if version = Text(doc.Get("dataVersion")); version == "" {
 				return "", pg.errorf(u, "the change feed has no dataVersion")
@@ -122,15 +123,21 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	return f, nil
 }
 
-// hubDeletedKey is the key of a deletion in the feed: its properties' key field when the feed
-// gives it (not null, not empty), else its id.
+// hubDeletedKey is the key of a deletion in the feed: the one property the feed gives it (the
+// key field of the other hub's sync, by the name key when it has it), else "" — an id alone
+// may be a feature id, which is no key here.
 func hubDeletedKey(c *fastjson.Value, key string) string {
-	if key != "" {
-		if props := c.Get("properties"); props != nil && props.Type() == fastjson.TypeObject {
-			if k := Text(props.Get(key)); k != "" {
-				return k
-			}
-		}
+	props := c.Get("properties")
+	if props == nil || props.Type() != fastjson.TypeObject {
+		return ""
 	}
-	return Text(c.Get("id"))
+	if k := Text(props.Get(key)); key != "" && k != "" {
+		return k
+	}
+	if o, _ := props.Object(); o != nil && o.Len() == 1 {
+		var k string
+		o.Visit(func(_ []byte, v *fastjson.Value) { k = Text(v) })
+		return k
+	}
+	return ""
 }

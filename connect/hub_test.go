@@ -58,7 +58,9 @@ func (s *hubServer) feature(id, op string) map[string]any {
 	if op != "" {
 		f["change"] = op
 	}
-	if op != "delete" {
+	if op == "delete" { // a deletion names its item by its key, as the hub's feed does
+		f["properties"] = map[string]any{"parcel": id}
+	} else {
 		f["properties"] = map[string]any{"area": s.rows[id]}
 		f["geometry"] = map[string]any{"type": "Point", "coordinates": []any{106, 10 + float64(s.rows[id])/1e4}}
 	}
@@ -231,7 +233,8 @@ func TestHubHashAndErrors(t *testing.T) {
 }
 
 // A deletion in the feed is reported by its key field's value when the feed gives it in the
-// properties, else by its id (properties null, missing, or without the key, or a null key).
+// properties, or by the one property it has; not by its id alone (a feature id is no key), nor
+// when the key is null.
 func TestHubFeedDeletionKeys(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/collections/parcels/changes" || r.URL.Query().Get("since") != "5" {
@@ -252,7 +255,7 @@ func TestHubFeedDeletionKeys(t *testing.T) {
 	cfg := Config{Endpoint: srv.URL + "/collections/parcels", Detect: Feed, Key: "parcel", Cursor: "5"}
 	f, props, _ := jsonMustRead(t, "hub", cfg)
 	jsonSameKeys(t, props, "parcel", []string{"P-23"})
-	if got := strings.Join(f.Deleted, ","); got != "P-17,18,19,42,21,22" || f.Cursor != "9" || f.Complete {
-		t.Fatalf("deleted %s, want P-17,18,19,42,21,22; cursor %q; complete %v", got, f.Cursor, f.Complete)
+	if got := strings.Join(f.Deleted, ","); got != "P-17,42,x" || f.Cursor != "9" || f.Complete {
+		t.Fatalf("deleted %s, want P-17,42,x; cursor %q; complete %v", got, f.Cursor, f.Complete)
 	}
 }

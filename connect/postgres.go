@@ -105,9 +105,9 @@ func (postgresConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	if pcfg.Password != "" {
 		secrets = append(secrets, pcfg.Password)
 	}
-	if cfg.Secret != "" {
-		pcfg.Password = cfg.Secret
-	}
+	// The password is the source's secret and nothing else: not one pgx found in the hub's own
+	// environment (PGPASSWORD, a .pgpass or service file), which would go to any host named.
+	pcfg.Password = cfg.Secret
 	if _, set := pcfg.RuntimeParams["application_name"]; !set {
 		pcfg.RuntimeParams["application_name"] = "hub-connector"
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -345,4 +346,43 @@ func TestPostgresErrors(t *testing.T) {
 	}
 	pgRead(t, f)
 	f.Close()
+}
+
+// TestPostgresNoHubPassword: a password in the hub's own environment (PGPASSWORD) is never
+// offered to a source's server: only the source's secret is.
+func TestPostgresNoHubPassword(t *testing.T) {
+	t.Setenv("PGPASSWORD", "the-hubs-own-password")
+	c, err := Get("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A server that asks for a password in clear: what the connector offers is read.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- ""
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 4096)
+		conn.Read(buf) // the startup message
+		// AuthenticationCleartextPassword: R, length 8, code 3.
+		conn.Write([]byte{'R', 0, 0, 0, 8, 0, 0, 0, 3})
+		n, _ := conn.Read(buf)
+		got <- string(buf[:max(n, 0)])
+	}()
+	_, err = c.Open(context.Background(), Config{Endpoint: "postgres://agency@" + ln.Addr().String() + "/agency?sslmode=disable",
+		Detect: Hash, Options: map[string]string{"table": "t"}})
+	if err == nil {
+		t.Fatal("connected to a server that wanted a password")
+	}
+	if msg := <-got; strings.Contains(msg, "the-hubs-own-password") {
+		t.Fatal("the hub's PGPASSWORD was sent to the source's server")
+	}
 }

@@ -157,7 +157,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if err := tx.Commit(commitCtx); err != nil {
 		return nil, fmt.Errorf("commit import: %w", err)
 	}
 	return rep, nil

@@ -120,7 +120,7 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	}
 	stmts := []string{
 		`CREATE TEMP TABLE hub_next (` + geomDef + strings.Join(defs, ", ") + `) ON COMMIT DROP`,
-		`CREATE TEMP TABLE hub_changes (fid bigint NOT NULL, op text NOT NULL, key text) ON COMMIT DROP`,
+		`CREATE TEMP TABLE hub_changes (fid bigint NOT NULL, op text NOT NULL, key text, old jsonb) ON COMMIT DROP`,
 	}
 	for _, st := range stmts {
 		if _, err := im.tx.Exec(ctx, st); err != nil {
@@ -140,15 +140,21 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	if err := im.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM hub_next), feature_count FROM layers WHERE id = $1`, t.ID).Scan(&staged, &total); err != nil {
 		return err
 	}
-	if staged*20 < total {
-		if _, err := im.tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
-			return err
+	// Only the update and the insert, which join the staged items to the collection by key:
+	// the deletions anti-join whole lists of keys, for which hash joins are right.
+	planned := func(set string) error {
+		if staged*20 >= total {
+			return nil
 		}
-		if _, err := im.tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil {
-			return err
+		for _, p := range []string{"enable_hashjoin", "enable_mergejoin"} {
+			if _, err := im.tx.Exec(ctx, `SET LOCAL `+p+` `+set); err != nil {
+				return err
+			}
 		}
-		defer im.tx.Exec(ctx, `SET LOCAL enable_hashjoin = on`)
-		defer im.tx.Exec(ctx, `SET LOCAL enable_mergejoin = on`)
+		return nil
+	}
+	if err := planned("= off"); err != nil {
+		return err
 	}
 	var sets, tcols, ncols []string
 	for _, c := range cols {
@@ -164,7 +170,7 @@ func (im *importer) merge(ctx context.Context, tbl string, defs, cols, exprs []s
 	}
 	counted := func(sql, op string, n *int64, args ...any) error {
 		var e []float64
-		err := im.tx.QueryRow(ctx, `WITH w AS (`+sql+`), c AS (INSERT INTO hub_changes SELECT fid, '`+op+`', key FROM w)
+		err := im.tx.QueryRow(ctx, `WITH w AS (`+sql+`), c AS (INSERT INTO hub_changes SELECT fid, '`+op+`', key, old FROM w)
 SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		if err != nil {
 			return fmt.Errorf("sync %s (%s): %w", t.ID, op, err)
@@ -174,8 +180,10 @@ SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		}
 		return nil
 	}
-	// Every change keeps the item's key: the feed names a deleted item by it.
-	returning := " RETURNING t.fid, t." + key + "::text AS key"
+	// Every change keeps the item's key: the feed names a deleted item by it; a deletion keeps
+	// the row's fields too (not its geometry), so that the feed can tell which callers the row
+	// was readable by (row-restricted agreements).
+	returning := " RETURNING t.fid, t." + key + "::text AS key, NULL::jsonb AS old"
 	if !im.records {
 		returning += ", t.geom"
 	}
@@ -186,6 +194,9 @@ WHERE t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+ret
 	ins := `INSERT INTO ` + tbl + ` AS t (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(ncols, ", ") + ` FROM hub_next n
 WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)` + returning
 	if err := counted(ins, "insert", &im.rep.Inserted); err != nil {
+		return err
+	}
+	if err := planned("TO DEFAULT"); err != nil {
 		return err
 	}
 	// Deletions: keys the source lacks (a complete read, a list of its keys) or says it deleted.
@@ -199,8 +210,13 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	// Keys from the source are texts: compared as the key field's values ("01" is the integer
 	// 1), a text that is no such value matching nothing.
 	is := func(text string) string { return keyIs(kf.Type, text, "t."+key) }
+	if kf.Type == "date" || kf.Type == "datetime" {
+		if _, err := im.tx.Exec(ctx, dateFunctions); err != nil {
+			return err
+		}
+	}
 	if s.Complete {
-		if staged == 0 && im.rep.Rejected == 0 && total > 0 && !s.AllowEmpty {
+		if staged == 0 && total > 0 && !s.AllowEmpty {
 			return fmt.Errorf("the source gave no items at all, which would delete all %d items of %s: a source under maintenance "+
 				"often answers an empty list; if the source really is empty now, run again with the option allow_empty=true", total, t.ID)
 		}
@@ -218,12 +234,16 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	if len(gone) > 0 {
 		// An item the run has just written is not gone, whatever else the source says of it
 		// (a feed that deleted it and then added it again).
-		where := "(" + strings.Join(gone, ") OR (") + ") AND NOT EXISTS (SELECT FROM hub_next n WHERE n." + key + " = t." + key + ")"
-		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key`
+		where := "((" + strings.Join(gone, ") OR (") + ")) AND NOT EXISTS (SELECT FROM hub_next n WHERE n." + key + " = t." + key + ")"
+		old := "to_jsonb(t)"
+		if !im.records {
+			old += " - " + quoteLiteral(t.GeomColumn) + " - 'geom_web'"
+		}
+		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key, ` + old + ` AS old`
 		op := "delete"
 		if s.Withdraw {
 			w := pgx.Identifier{WithdrawnField}.Sanitize()
-			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key`
+			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key, NULL::jsonb AS old`
 			op = "update"
 		}
 		if !im.records && !s.Withdraw {
@@ -264,30 +284,36 @@ func (im *importer) logChanges(ctx context.Context) error {
 	if _, err := im.tx.Exec(ctx, `UPDATE layers SET change_key = $2 WHERE id = $1 AND change_key IS DISTINCT FROM $2`, im.target.ID, im.opt.Key); err != nil {
 		return err
 	}
-	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op, key)
-SELECT $1, $2, fid, op, key FROM (
-    SELECT fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] AS op, min(key) AS key
+	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op, key, old)
+SELECT $1, $2, fid, op, key, old FROM (
+    SELECT fid, (array_agg(op ORDER BY CASE op WHEN 'delete' THEN 0 WHEN 'insert' THEN 1 ELSE 2 END))[1] AS op, min(key) AS key,
+           (array_agg(old) FILTER (WHERE old IS NOT NULL))[1] AS old
     FROM hub_changes GROUP BY fid) c`,
 		im.target.ID, im.rep.DataVersion)
 	return err
 }
 
 // keyOf is the SQL converting a key given as text to a key field's value: "01" is the
-// integer 1, a text that is no value of the type is NULL (and matches nothing). Dates and other
-// types are compared as their text forms: keyOf is then the text, and colOf the column as text.
+// integer 1, 15/03/2024 the date 2024-03-15; a text that is no value of the type is NULL (and
+// matches nothing). JSON keys are compared as their text forms: keyOf is then the text, and
+// colOf the column as text. Date keys need dateFunctions in the transaction.
 func keyOf(typ, text string) string {
 	switch typ {
 	case "integer", "number":
 		return fmt.Sprintf("CASE WHEN btrim(%[1]s) ~ '%[2]s' THEN btrim(%[1]s)::%[3]s END", text, typePattern[typ], layers.SQLType(typ))
 	case "boolean":
 		return fmt.Sprintf("CASE WHEN lower(btrim(%[1]s)) ~ '%[2]s' THEN lower(btrim(%[1]s))::boolean END", text, typePattern[typ])
+	case "date":
+		return fmt.Sprintf("CASE WHEN pg_temp.hub_date_ok(%[1]s, false) THEN CASE WHEN strpos(%[1]s, '/') > 0 THEN to_date(%[1]s, 'DD/MM/YYYY') ELSE %[1]s::date END END", text)
+	case "datetime":
+		return fmt.Sprintf("CASE WHEN pg_temp.hub_date_ok(%[1]s, true) THEN CASE WHEN strpos(%[1]s, '/') > 0 THEN to_timestamp(%[1]s, 'DD/MM/YYYY HH24:MI:SS') ELSE %[1]s::timestamptz END END", text)
 	}
 	return text
 }
 
 func colOf(typ, col string) string {
 	switch typ {
-	case "integer", "number", "boolean", "string":
+	case "integer", "number", "boolean", "string", "date", "datetime":
 		return col
 	}
 	return col + "::text"
@@ -301,3 +327,6 @@ func keyIs(typ, text, col string) string { return colOf(typ, col) + " = " + keyO
 func keyIn(typ, array, col string) string {
 	return colOf(typ, col) + " IN (SELECT " + keyOf(typ, "k") + " FROM unnest(" + array + ") k)"
 }
+
+// quoteLiteral is s as an SQL string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

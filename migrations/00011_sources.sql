@@ -85,8 +85,10 @@ CREATE TABLE layer_changes (
     version  bigint NOT NULL,
     fid      bigint NOT NULL,
     op       text NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
-    -- A deleted item's key (the row is gone; the feed names the item by it).
+    -- The item's key (a deleted row is gone: the feed names it by its key) and, for a deletion,
+    -- the row's fields without geometry (which callers could read it, under row restrictions).
     key      text,
+    old      jsonb,
     PRIMARY KEY (layer_id, version, fid)
 );
 CREATE INDEX layer_changes_fid ON layer_changes (layer_id, fid, version);

@@ -472,26 +472,26 @@ func TestMatrix(t *testing.T) {
 		// changes the reader is told of; fields, masked, clear: those of the updated items).
 		{"changes", fmt.Sprintf("/collections/parcels-x/changes?since=%d", m.since["parcels-x"]), map[string]want{
 			"connected": {200, 4, parcelFields, nil, nil},
-			"holder":    {200, 3, withOwner, []string{"owner_name"}, nil}, // not the update outside C1
+			"holder":    {200, 2, withOwner, []string{"owner_name"}, nil}, // not the changes outside C1
 			"unmasker":  {200, 4, withOwner, nil, []string{"owner_name"}},
 			"masker":    {200, 4, withOwner, []string{"owner_name"}, nil},
 			"partial":   {200, 4, withOwner, nil, nil}, // owner names in clear in C1, none elsewhere
 		}},
 		{"record changes", fmt.Sprintf("/collections/citizens-x/changes?since=%d", m.since["citizens-x"]), map[string]want{
 			"connected": {403, -1, nil, nil, nil},
-			"holder":    {200, 3, citizenFields, []string{"citizen_id", "full_name"}, nil},
+			"holder":    {200, 2, citizenFields, []string{"citizen_id", "full_name"}, nil},
 			"unmasker":  {200, 4, citizenFields, nil, []string{"citizen_id", "full_name"}},
 			"masker":    {200, 4, citizenFields, []string{"citizen_id", "full_name"}, nil},
 			"partial":   {200, 4, citizenFields, nil, nil},
 		}},
 	}
-	// How the feed names a deleted item: by its feature id alone, with properties null (under a
-	// row restriction — the holder's rows, the partial reader's key field — whose row it was is
-	// unknown), or by the source's key as the reader sees it: the key's one property, and a
-	// record's id.
+	// How the feed names a deleted item: by its feature id alone, with properties null (the
+	// partial reader sees the key field on some of its rows only), or by the source's key as the
+	// reader sees it: the key's one property, and a record's id. The holder is told only of the
+	// deletions of rows it could read (C1), by their key.
 	deletedAs := map[string]map[string]string{
-		"changes":        {"connected": "key", "holder": "fid", "unmasker": "key", "masker": "key", "partial": "fid"},
-		"record changes": {"holder": "fid", "unmasker": "key", "masker": "masked key", "partial": "fid"},
+		"changes":        {"connected": "key", "holder": "key", "unmasker": "key", "masker": "key", "partial": "fid"},
+		"record changes": {"holder": "masked key", "unmasker": "key", "masker": "masked key", "partial": "fid"},
 	}
 	changeKey := map[string]string{"parcels-x": "so_thua", "citizens-x": "citizen_id"}
 	audited := func(t *testing.T, path string) (n int) {
@@ -590,11 +590,11 @@ WHERE operation = 'changes' AND query = $1 ORDER BY seq DESC LIMIT 1`, p.path).S
 					if err := json.Unmarshal(res.body, &pg); err != nil {
 						t.Fatalf("%v: %s", err, res.body)
 					}
-					// In order of feature id, every deletion, and the updates of the rows the
-					// reader reads: the holder's are those of C1.
+					// In order of feature id, the changes of the rows the reader reads (or read,
+					// for a deletion): the holder's are those of C1.
 					var expect []change
 					for _, c := range m.changes[collection] {
-						if c.op == "delete" || who != "holder" || c.commune == "C1" {
+						if who != "holder" || c.commune == "C1" {
 							expect = append(expect, c)
 						}
 					}

@@ -102,7 +102,6 @@ func Loaded(ctx context.Context, pool *pgxpool.Pool, opt Options) (bool, error) 
 	err := pool.QueryRow(ctx, `
 SELECT (SELECT count(*) FROM layers WHERE id = ANY ($1)) = cardinality($1)
    AND EXISTS (SELECT FROM layers WHERE id = 'land-parcels' AND feature_count = $2)
-   AND EXISTS (SELECT FROM layers WHERE id = 'residents' AND feature_count = $3)
-   AND EXISTS (SELECT FROM sources WHERE id = $4)`, ids, opt.Parcels, opt.Residents, DemoSource).Scan(&loaded)
+   AND EXISTS (SELECT FROM layers WHERE id = 'residents' AND feature_count = $3)`, ids, opt.Parcels, opt.Residents).Scan(&loaded)
 	return loaded, err
 }

@@ -158,6 +158,15 @@ func apply(ctx context.Context, pool *pgxpool.Pool, src *Source, run *Run) error
 	if src.ItemType == "record" {
 		def.ItemType, def.KeyField = layers.Record, src.CollectionKey()
 	}
+	// The source names the entry and title of the collection it makes; after that they are
+	// the registry's (an operator may retitle it or file it under another entry).
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM layers WHERE id = $1)`, src.Collection).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		def.EntryID, def.Title = "", ""
+	}
 	// The key may be renamed by the import (a heading "Mã số thuế" is stored as ma_so_thue).
 	sync := &ingest.Sync{
 		Key:      src.CollectionKey(),

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/haiduong/hub/api"
+	"github.com/haiduong/hub/policy"
 )
 
 var (
@@ -83,21 +84,21 @@ func (s *Service) HandleChanges() http.Handler {
 			return
 		}
 		iq.base = api.BaseURL(r)
-		// A deleted row is gone, and which rows it was among is unknown: it is named as items
-		// name it — by its key when the caller sees the key on every row it reads (masked if
-		// masked anywhere), else by its feature id — with that key, then, as its one property.
-		// Under a row restriction the key of a row gone is withheld, and changes of rows the
-		// caller cannot read now are left out before paging (the pages' links do not tell of
-		// them either); a row that left the caller's rows is not told of — a restricted
-		// consumer re-reads /items to drop such rows.
+		// A deleted row is named as items name it — by its key when the caller sees the key on
+		// every row it reads (masked if masked anywhere), else by its feature id — with that key,
+		// then, as its one property. Under a row restriction, changes of rows the caller cannot
+		// read are left out before paging (the pages' links do not tell of them either): an
+		// update of a row it cannot read now, a deletion of a row it could not read (the sync
+		// keeps a deleted row's fields to tell). A row that left the caller's rows is not told
+		// of: a restricted consumer re-reads /items now and then to drop such rows.
 		deletedID, deletedProps := "to_json(c.fid)", "NULL::json"
-		if c, ok := v.Column(changeKey); ok && !v.Restricted() && v.ShownEverywhere(changeKey) {
+		if c, ok := v.Column(changeKey); ok && v.ShownEverywhere(changeKey) {
 			key := "c.key"
 			switch {
 			case c.Masked:
 				key = "hub_mask(c.key)"
-			case c.Type != "string":
-				key = "c.key::" + castOf(c.Field) // the key as items give it: 7, not "7"
+			case c.Type == "integer":
+				key = "CASE WHEN c.key ~ '^-?[0-9]{1,18}$' THEN to_jsonb(c.key::bigint) ELSE to_jsonb(c.key) END" // 7, as items give it
 			}
 			if changeKey == l.KeyField {
 				deletedID = "to_json(" + key + ")"
@@ -106,13 +107,14 @@ func (s *Service) HandleChanges() http.Handler {
 		}
 		readable := ""
 		if v.Restricted() {
-			readable = "WHERE g.op = 'delete' OR EXISTS (SELECT FROM " + iq.from() + " WHERE t.fid = g.fid)"
+			readable = "WHERE CASE WHEN g.op = 'delete' THEN " + deletedReadable(v, iq) +
+				" ELSE EXISTS (SELECT FROM " + iq.from() + " WHERE t.fid = g.fid) END"
 		}
 		src := iq.from()
 		sql := `WITH c AS (
     SELECT * FROM (
         SELECT fid, (array_agg(op ORDER BY version DESC))[1] AS op, bool_or(op = 'insert') AS inserted,
-               (array_agg(key ORDER BY version DESC))[1] AS key
+               (array_agg(key ORDER BY version DESC))[1] AS key, (array_agg(old ORDER BY version DESC))[1] AS old
         FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
           AND fid > ` + iq.arg(after) + `
         GROUP BY fid) g ` + readable + `
@@ -212,4 +214,15 @@ func nonNegative(q url.Values, name string, def int64) (int64, error) {
 		return 0, api.BadParam(name, msgChangeArg, name)
 	}
 	return n, nil
+}
+
+// deletedReadable is the SQL condition that the deleted row of change g was one the caller
+// could read: the view's row restriction applied to the fields the sync kept of it. A deletion
+// without them (logged before fields were kept) is not shown.
+func deletedReadable(v *policy.View, iq *itemsQuery) string {
+	cond := v.Rows("o", iq.arg)
+	if cond == "" {
+		return "true"
+	}
+	return "g.old IS NOT NULL AND EXISTS (SELECT FROM jsonb_populate_record(NULL::" + v.Layer.QualifiedTable() + ", g.old) o WHERE " + cond + ")"
 }

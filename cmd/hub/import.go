@@ -213,6 +213,10 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if loaded {
 			fmt.Fprintln(stdout, "the sample warehouse is already loaded (hub sample rebuilds it)")
+			// A warehouse loaded before the sample had its source gets it now.
+			if err := sample.DemoSourceIfMissing(ctx, pool, stdout); err != nil {
+				return err
+			}
 		}
 		*ifMissing = loaded
 	}
