@@ -95,6 +95,9 @@ type Fetch struct {
 	// Complete: the items are everything the source holds, so a key the collection has and
 	// the items lack was deleted at the source.
 	Complete bool
+	// Unmatched counts the deletions the source reported without a key the hub can match (a
+	// feed naming them by feature id): noted with the run.
+	Unmatched int64
 	// AllKeys, when not nil, is every key the source holds now (a watermark run that could
 	// list them): keys outside it were deleted.
 	AllKeys []string

@@ -85,10 +85,12 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 					continue
 				}
 				// A deletion the feed names by feature id alone (the caller does not see the
-				// key on every row it reads) cannot be matched to an item here: it is left,
-				// and the item stays until a full read (detect hash) drops it.
+				// key on every row it reads) cannot be matched to an item here: it is counted
+				// in the run's notes, and the item stays until a full read (detect hash).
 				if key := hubDeletedKey(c, cfg.Key); key != "" {
 					f.Deleted = append(f.Deleted, key)
+				} else {
+					f.Unmatched++
 				}
 			}
 			if version = Text(doc.Get("dataVersion")); version == "" {
@@ -123,21 +125,13 @@ func (hubConnector) Open(ctx context.Context, cfg Config) (*Fetch, error) {
 	return f, nil
 }
 
-// hubDeletedKey is the key of a deletion in the feed: the one property the feed gives it (the
-// key field of the other hub's sync, by the name key when it has it), else "" — an id alone
-// may be a feature id, which is no key here.
+// hubDeletedKey is the key of a deletion in the feed: its property named as the source's key,
+// else "" — an id alone may be a feature id, and another property another field: neither is
+// a key here.
 func hubDeletedKey(c *fastjson.Value, key string) string {
 	props := c.Get("properties")
-	if props == nil || props.Type() != fastjson.TypeObject {
+	if key == "" || props == nil || props.Type() != fastjson.TypeObject {
 		return ""
 	}
-	if k := Text(props.Get(key)); key != "" && k != "" {
-		return k
-	}
-	if o, _ := props.Object(); o != nil && o.Len() == 1 {
-		var k string
-		o.Visit(func(_ []byte, v *fastjson.Value) { k = Text(v) })
-		return k
-	}
-	return ""
+	return Text(props.Get(key))
 }

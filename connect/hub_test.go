@@ -233,8 +233,8 @@ func TestHubHashAndErrors(t *testing.T) {
 }
 
 // A deletion in the feed is reported by its key field's value when the feed gives it in the
-// properties, or by the one property it has; not by its id alone (a feature id is no key), nor
-// when the key is null.
+// properties; not by its id alone (a feature id is no key), another property (another field) or
+// a null key — those are counted as unmatched.
 func TestHubFeedDeletionKeys(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/collections/parcels/changes" || r.URL.Query().Get("since") != "5" {
@@ -255,7 +255,7 @@ func TestHubFeedDeletionKeys(t *testing.T) {
 	cfg := Config{Endpoint: srv.URL + "/collections/parcels", Detect: Feed, Key: "parcel", Cursor: "5"}
 	f, props, _ := jsonMustRead(t, "hub", cfg)
 	jsonSameKeys(t, props, "parcel", []string{"P-23"})
-	if got := strings.Join(f.Deleted, ","); got != "P-17,42,x" || f.Cursor != "9" || f.Complete {
-		t.Fatalf("deleted %s, want P-17,42,x; cursor %q; complete %v", got, f.Cursor, f.Complete)
+	if got := strings.Join(f.Deleted, ","); got != "P-17,42" || f.Unmatched != 4 || f.Cursor != "9" || f.Complete {
+		t.Fatalf("deleted %s (%d unmatched), want P-17,42 (4); cursor %q; complete %v", got, f.Unmatched, f.Cursor, f.Complete)
 	}
 }

@@ -160,6 +160,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, src Source, name string, op
 	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	if err := tx.Commit(commitCtx); err != nil {
+		if commitCtx.Err() != nil {
+			return nil, fmt.Errorf("commit import: the database did not answer in 5 minutes, so whether it applied is unknown; "+
+				"the collection's data version tells, and a sync's next run applies whatever differs: %w", err)
+		}
 		return nil, fmt.Errorf("commit import: %w", err)
 	}
 	return rep, nil

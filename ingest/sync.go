@@ -43,6 +43,9 @@ const WithdrawnField = "withdrawn_at"
 // MaxRejects is how many rejected rows of a run are kept (with the run's record).
 const MaxRejects = 1000
 
+// ChangesKept is how long the change log of a collection is kept (a PostgreSQL interval).
+const ChangesKept = "90 days"
+
 // reject moves the staged items that fail the checks (and those the reader could not read, or
 // whose key is empty or repeated) out of the staging table into hub_rejected.
 func (im *importer) reject(ctx context.Context, parts []string, args []any) error {
@@ -217,6 +220,10 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	}
 	if s.Complete {
 		if staged == 0 && total > 0 && !s.AllowEmpty {
+			if im.rep.Rejected > 0 {
+				return fmt.Errorf("every item the source gave was refused (%d; the first: item %d, %s), which would delete the %d items of %s: nothing was applied",
+					im.rep.Rejected, im.rep.Rejects[0].Feature, im.rep.Rejects[0].Reason, total, t.ID)
+			}
 			return fmt.Errorf("the source gave no items at all, which would delete all %d items of %s: a source under maintenance "+
 				"often answers an empty list; if the source really is empty now, run again with the option allow_empty=true", total, t.ID)
 		}
@@ -235,9 +242,16 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 		// An item the run has just written is not gone, whatever else the source says of it
 		// (a feed that deleted it and then added it again).
 		where := "((" + strings.Join(gone, ") OR (") + ")) AND NOT EXISTS (SELECT FROM hub_next n WHERE n." + key + " = t." + key + ")"
+		// The fields row restrictions may name, without the geometry and without personal
+		// data: a citizen's record deleted at the source is not kept here.
 		old := "to_jsonb(t)"
 		if !im.records {
 			old += " - " + quoteLiteral(t.GeomColumn) + " - 'geom_web'"
+		}
+		for _, f := range t.Fields {
+			if f.Personal {
+				old += " - " + quoteLiteral(f.Name)
+			}
 		}
 		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key, ` + old + ` AS old`
 		op := "delete"
@@ -282,6 +296,16 @@ func (im *importer) logChanges(ctx context.Context) error {
 	// Every change keeps the item's key (the feed names an item gone by the time it is read by
 	// it), and the collection which field that is.
 	if _, err := im.tx.Exec(ctx, `UPDATE layers SET change_key = $2 WHERE id = $1 AND change_key IS DISTINCT FROM $2`, im.target.ID, im.opt.Key); err != nil {
+		return err
+	}
+	// The log is kept for ChangesKept: older versions are dropped and the feed starts after them
+	// (a consumer that far behind reads the collection whole), which also bounds how long a
+	// deleted row's fields stay.
+	if _, err := im.tx.Exec(ctx, `WITH gone AS (
+    SELECT max(data_version) AS v FROM imports WHERE layer_id = $1 AND finished_at < now() - $2::interval),
+d AS (DELETE FROM layer_changes WHERE layer_id = $1 AND version <= (SELECT v FROM gone))
+UPDATE layers SET changes_from = (SELECT v FROM gone) WHERE id = $1 AND changes_from < (SELECT v FROM gone)`,
+		im.target.ID, ChangesKept); err != nil {
 		return err
 	}
 	_, err := im.tx.Exec(ctx, `INSERT INTO layer_changes (layer_id, version, fid, op, key, old)

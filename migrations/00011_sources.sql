@@ -62,7 +62,9 @@ CREATE TABLE sync_runs (
     data_version  bigint,
     cursor_before text,
     cursor_after  text,
-    error         text
+    error         text,
+    -- What the run could not do, though it succeeded (deletions it could not match to an item).
+    notes         text
 );
 CREATE INDEX sync_runs_source ON sync_runs (source_id, id DESC);
 

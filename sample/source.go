@@ -82,6 +82,7 @@ func endpointOf(pool *pgxpool.Pool) string {
 	q := url.Values{}
 	if strings.HasPrefix(c.Host, "/") { // a Unix socket directory
 		q.Set("host", c.Host)
+		q.Set("port", strconv.Itoa(int(c.Port)))
 	} else {
 		u.Host = net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
 	}

@@ -33,6 +33,8 @@ type Run struct {
 	CursorBefore string `json:"cursorBefore,omitempty"`
 	CursorAfter  string `json:"cursorAfter,omitempty"`
 	Error        string `json:"error,omitempty"`
+	// Notes say what a run that succeeded could not do.
+	Notes string `json:"notes,omitempty"`
 	// Rejects are the first refused rows (a run's answer; the store keeps a thousand).
 	Rejects []ingest.Problem `json:"rejects,omitempty"`
 	// Phases say where the run's time went, in milliseconds (a run's answer).
@@ -205,11 +207,15 @@ func finish(ctx context.Context, tx pgx.Tx, src *Source, run *Run, fetch *connec
 	if run.CursorAfter == "" || rep.Rejected > 0 && src.Detect == connect.Watermark {
 		run.CursorAfter = src.Cursor
 	}
+	if fetch.Unmatched > 0 {
+		run.Notes = fmt.Sprintf("%d deletions named by feature id alone could not be matched to an item (the source's feed does not show "+
+			"this hub the key on every row); those items stay until a run with detect hash", fetch.Unmatched)
+	}
 	now := time.Now()
 	run.Finished = &now
 	if _, err := tx.Exec(ctx, `UPDATE sync_runs SET status = $2, finished_at = now(), read = $3, inserted = $4, updated = $5,
-    deleted = $6, unchanged = $7, rejected = $8, data_version = $9, cursor_after = NULLIF($10, '') WHERE id = $1`,
-		run.ID, run.Status, run.Read, run.Inserted, run.Updated, run.Deleted, run.Unchanged, run.Rejected, v, run.CursorAfter); err != nil {
+    deleted = $6, unchanged = $7, rejected = $8, data_version = $9, cursor_after = NULLIF($10, ''), notes = NULLIF($11, '') WHERE id = $1`,
+		run.ID, run.Status, run.Read, run.Inserted, run.Updated, run.Deleted, run.Unchanged, run.Rejected, v, run.CursorAfter, run.Notes); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO sync_rejects (run_id, n, key, field, reason)

@@ -160,7 +160,8 @@ func Delete(ctx context.Context, q Querier, id string) error {
 // Runs lists a source's latest runs, newest first.
 func Runs(ctx context.Context, q Querier, id string, limit int) ([]Run, error) {
 	rows, err := q.Query(ctx, `SELECT id, trigger, attempt, node, started_at, finished_at, status, read, inserted, updated, deleted,
-    unchanged, rejected, data_version, COALESCE(cursor_before, ''), COALESCE(cursor_after, ''), COALESCE(error, '')
+    unchanged, rejected, data_version, COALESCE(cursor_before, ''), COALESCE(cursor_after, ''), COALESCE(error, ''),
+    COALESCE(notes, '')
 FROM sync_runs WHERE source_id = $1 ORDER BY id DESC LIMIT $2`, id, limit)
 	if err != nil {
 		return nil, err
@@ -168,7 +169,7 @@ FROM sync_runs WHERE source_id = $1 ORDER BY id DESC LIMIT $2`, id, limit)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) {
 		r := Run{Source: id}
 		err := row.Scan(&r.ID, &r.Trigger, &r.Attempt, &r.Node, &r.Started, &r.Finished, &r.Status, &r.Read, &r.Inserted,
-			&r.Updated, &r.Deleted, &r.Unchanged, &r.Rejected, &r.DataVersion, &r.CursorBefore, &r.CursorAfter, &r.Error)
+			&r.Updated, &r.Deleted, &r.Unchanged, &r.Rejected, &r.DataVersion, &r.CursorBefore, &r.CursorAfter, &r.Error, &r.Notes)
 		return r, err
 	})
 }

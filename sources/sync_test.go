@@ -446,6 +446,20 @@ func TestSyncEdgeCases(t *testing.T) {
 		t.Fatalf("deleted then added again: %+v", run)
 	}
 	equalSource(t, pool, "edge_sync", m)
+
+	// A deleted item's fields are kept for the feed's row restrictions, its personal ones not.
+	if _, err := pool.Exec(ctx, `UPDATE layer_fields SET personal = true, category = 'specific' WHERE layer_id = 'edge-sync' AND name = 'ten'`); err != nil {
+		t.Fatal(err)
+	}
+	m.del("0000000004")
+	if run := mustSync(t, pool, "edge-sync"); run.Deleted != 1 {
+		t.Fatalf("deletion: %+v", run)
+	}
+	var old string
+	if err := pool.QueryRow(ctx, `SELECT old::text FROM layer_changes WHERE layer_id = 'edge-sync' AND op = 'delete' AND key = '0000000004'`).Scan(&old); err != nil ||
+		strings.Contains(old, "Công ty 4") || !strings.Contains(old, "10507") {
+		t.Fatalf("kept fields of a deleted item: %s (%v)", old, err)
+	}
 }
 
 func TestSyncIntegerKeysAndRejectedWatermark(t *testing.T) {

@@ -99,6 +99,10 @@ func (s *Service) HandleChanges() http.Handler {
 				key = "hub_mask(c.key)"
 			case c.Type == "integer":
 				key = "CASE WHEN c.key ~ '^-?[0-9]{1,18}$' THEN to_jsonb(c.key::bigint) ELSE to_jsonb(c.key) END" // 7, as items give it
+			case c.Type == "number":
+				key = "CASE WHEN c.key ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]{1,3})?$' THEN to_jsonb(c.key::numeric) ELSE to_jsonb(c.key) END"
+			case c.Type == "boolean":
+				key = "CASE WHEN c.key IN ('true', 'false') THEN to_jsonb(c.key::boolean) ELSE to_jsonb(c.key) END"
 			}
 			if changeKey == l.KeyField {
 				deletedID = "to_json(" + key + ")"

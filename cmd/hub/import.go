@@ -213,7 +213,9 @@ func sampleCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if loaded {
 			fmt.Fprintln(stdout, "the sample warehouse is already loaded (hub sample rebuilds it)")
-			// A warehouse loaded before the sample had its source gets it now.
+		}
+		// The demo (make demo) of a warehouse loaded before the sample had its source gets it.
+		if loaded && *demoKey {
 			if err := sample.DemoSourceIfMissing(ctx, pool, stdout); err != nil {
 				return err
 			}
