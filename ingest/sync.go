@@ -183,19 +183,35 @@ SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		}
 		return nil
 	}
-	// Every change keeps the item's key: the feed names a deleted item by it; a deletion keeps
-	// the row's fields too (not its geometry), so that the feed can tell which callers the row
-	// was readable by (row-restricted agreements).
-	returning := " RETURNING t.fid, t." + key + "::text AS key, NULL::jsonb AS old"
-	if !im.records {
-		returning += ", t.geom"
+	// Every change keeps the item's key: the feed names a deleted item by it. An update or a
+	// deletion keeps the row's fields as they were (without geometry or personal data), so that
+	// the feed can tell a row-restricted reader of a row that left its rows.
+	oldOf := func(alias string) string {
+		old := "to_jsonb(" + alias + ")"
+		if !im.records {
+			old += " - " + quoteLiteral(t.GeomColumn) + " - 'geom_web'"
+		}
+		for _, f := range t.Fields {
+			if f.Personal {
+				old += " - " + quoteLiteral(f.Name)
+			}
+		}
+		return old
 	}
-	if err := counted(`UPDATE `+tbl+` t SET `+strings.Join(sets, ", ")+` FROM hub_next n
-WHERE t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+returning, "update", &im.rep.Updated); err != nil {
+	returning := func(old string) string {
+		r := " RETURNING t.fid, t." + key + "::text AS key, " + old + " AS old"
+		if !im.records {
+			r += ", t.geom"
+		}
+		return r
+	}
+	// The table again as o is the row before the update (the statement's snapshot).
+	if err := counted(`UPDATE `+tbl+` t SET `+strings.Join(sets, ", ")+` FROM hub_next n, `+tbl+` o
+WHERE o.fid = t.fid AND t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+returning(oldOf("o")), "update", &im.rep.Updated); err != nil {
 		return err
 	}
 	ins := `INSERT INTO ` + tbl + ` AS t (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(ncols, ", ") + ` FROM hub_next n
-WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)` + returning
+WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)` + returning("NULL::jsonb")
 	if err := counted(ins, "insert", &im.rep.Inserted); err != nil {
 		return err
 	}
@@ -242,22 +258,11 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 		// An item the run has just written is not gone, whatever else the source says of it
 		// (a feed that deleted it and then added it again).
 		where := "((" + strings.Join(gone, ") OR (") + ")) AND NOT EXISTS (SELECT FROM hub_next n WHERE n." + key + " = t." + key + ")"
-		// The fields row restrictions may name, without the geometry and without personal
-		// data: a citizen's record deleted at the source is not kept here.
-		old := "to_jsonb(t)"
-		if !im.records {
-			old += " - " + quoteLiteral(t.GeomColumn) + " - 'geom_web'"
-		}
-		for _, f := range t.Fields {
-			if f.Personal {
-				old += " - " + quoteLiteral(f.Name)
-			}
-		}
-		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key, ` + old + ` AS old`
+		del := `DELETE FROM ` + tbl + ` t WHERE ` + where + ` RETURNING t.fid, t.` + key + `::text AS key, ` + oldOf("t") + ` AS old`
 		op := "delete"
 		if s.Withdraw {
 			w := pgx.Identifier{WithdrawnField}.Sanitize()
-			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key, NULL::jsonb AS old`
+			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() FROM ` + tbl + ` o WHERE o.fid = t.fid AND t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key, ` + oldOf("o") + ` AS old`
 			op = "update"
 		}
 		if !im.records && !s.Withdraw {

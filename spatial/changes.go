@@ -86,11 +86,11 @@ func (s *Service) HandleChanges() http.Handler {
 		iq.base = api.BaseURL(r)
 		// A deleted row is named as items name it — by its key when the caller sees the key on
 		// every row it reads (masked if masked anywhere), else by its feature id — with that key,
-		// then, as its one property. Under a row restriction, changes of rows the caller cannot
-		// read are left out before paging (the pages' links do not tell of them either): an
-		// update of a row it cannot read now, a deletion of a row it could not read (the sync
-		// keeps a deleted row's fields to tell). A row that left the caller's rows is not told
-		// of: a restricted consumer re-reads /items now and then to drop such rows.
+		// then, as its one property. Under a row restriction, the caller is told of a row it can
+		// read now (its current state) and of a row it could read at `since` but cannot now —
+		// deleted, or moved out of its rows — as a deletion; of no other (the sync keeps a
+		// changed row's fields as they were, to tell). That is decided before paging, so the
+		// pages' links do not tell of hidden rows either.
 		deletedID, deletedProps := "to_json(c.fid)", "NULL::json"
 		if c, ok := v.Column(changeKey); ok && v.ShownEverywhere(changeKey) {
 			key := "c.key"
@@ -111,14 +111,13 @@ func (s *Service) HandleChanges() http.Handler {
 		}
 		readable := ""
 		if v.Restricted() {
-			readable = "WHERE CASE WHEN g.op = 'delete' THEN " + deletedReadable(v, iq) +
-				" ELSE EXISTS (SELECT FROM " + iq.from() + " WHERE t.fid = g.fid) END"
+			readable = "WHERE g.op <> 'delete' AND EXISTS (SELECT FROM " + iq.from() + " WHERE t.fid = g.fid) OR " + readableBefore(v, iq)
 		}
 		src := iq.from()
 		sql := `WITH c AS (
     SELECT * FROM (
         SELECT fid, (array_agg(op ORDER BY version DESC))[1] AS op, bool_or(op = 'insert') AS inserted,
-               (array_agg(key ORDER BY version DESC))[1] AS key, (array_agg(old ORDER BY version DESC))[1] AS old
+               (array_agg(key ORDER BY version DESC))[1] AS key, (array_agg(old ORDER BY version))[1] AS first_old
         FROM layer_changes WHERE layer_id = ` + iq.arg(l.ID) + ` AND version > ` + iq.arg(since) + ` AND version <= ` + iq.arg(until) + `
           AND fid > ` + iq.arg(after) + `
         GROUP BY fid) g ` + readable + `
@@ -220,13 +219,13 @@ func nonNegative(q url.Values, name string, def int64) (int64, error) {
 	return n, nil
 }
 
-// deletedReadable is the SQL condition that the deleted row of change g was one the caller
-// could read: the view's row restriction applied to the fields the sync kept of it. A deletion
-// without them (logged before fields were kept) is not shown.
-func deletedReadable(v *policy.View, iq *itemsQuery) string {
+// readableBefore is the SQL condition that the row of change g was one the caller could read
+// before the first change of the read (since): the view's row restriction applied to the
+// fields the sync kept of it. A row inserted in the read, or whose fields were not kept, was not.
+func readableBefore(v *policy.View, iq *itemsQuery) string {
 	cond := v.Rows("o", iq.arg)
 	if cond == "" {
-		return "true"
+		return "g.first_old IS NOT NULL"
 	}
-	return "g.old IS NOT NULL AND EXISTS (SELECT FROM jsonb_populate_record(NULL::" + v.Layer.QualifiedTable() + ", g.old) o WHERE " + cond + ")"
+	return "g.first_old IS NOT NULL AND EXISTS (SELECT FROM jsonb_populate_record(NULL::" + v.Layer.QualifiedTable() + ", g.first_old) o WHERE " + cond + ")"
 }
