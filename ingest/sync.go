@@ -187,16 +187,22 @@ SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 	// deletion keeps the row's fields as they were (without geometry or personal data), so that
 	// the feed can tell a row-restricted reader of a row that left its rows.
 	oldOf := func(alias string) string {
-		old := "to_jsonb(" + alias + ")"
-		if !im.records {
-			old += " - " + quoteLiteral(t.GeomColumn) + " - 'geom_web'"
-		}
+		// Built field by field: to_jsonb of the row would write its geometries as GeoJSON
+		// only to drop them (most of an update's cost, measured). A call takes 100 arguments.
+		var parts, pairs []string
 		for _, f := range t.Fields {
 			if f.Personal {
-				old += " - " + quoteLiteral(f.Name)
+				continue
+			}
+			pairs = append(pairs, quoteLiteral(f.Name), alias+"."+pgx.Identifier{f.Name}.Sanitize())
+			if len(pairs) == 80 {
+				parts, pairs = append(parts, "jsonb_build_object("+strings.Join(pairs, ", ")+")"), nil
 			}
 		}
-		return old
+		if len(pairs) > 0 || len(parts) == 0 {
+			parts = append(parts, "jsonb_build_object("+strings.Join(pairs, ", ")+")")
+		}
+		return "(" + strings.Join(parts, " || ") + ")"
 	}
 	returning := func(old string) string {
 		r := " RETURNING t.fid, t." + key + "::text AS key, " + old + " AS old"
@@ -205,9 +211,11 @@ SELECT (SELECT count(*) FROM w), `+extentOf, args...).Scan(n, &e)
 		}
 		return r
 	}
-	// The table again as o is the row before the update (the statement's snapshot).
-	if err := counted(`UPDATE `+tbl+` t SET `+strings.Join(sets, ", ")+` FROM hub_next n, `+tbl+` o
-WHERE o.fid = t.fid AND t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+returning(oldOf("o")), "update", &im.rep.Updated); err != nil {
+	// A subquery of RETURNING reads the statement's snapshot: the row before the update, looked
+	// up for the updated rows only.
+	before := "(SELECT " + oldOf("o") + " FROM " + tbl + " o WHERE o.fid = t.fid)"
+	if err := counted(`UPDATE `+tbl+` t SET `+strings.Join(sets, ", ")+` FROM hub_next n
+WHERE t.`+key+` = n.`+key+` AND `+row(tcols)+` IS DISTINCT FROM `+row(ncols)+returning(before), "update", &im.rep.Updated); err != nil {
 		return err
 	}
 	ins := `INSERT INTO ` + tbl + ` AS t (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(ncols, ", ") + ` FROM hub_next n
@@ -262,7 +270,7 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 		op := "delete"
 		if s.Withdraw {
 			w := pgx.Identifier{WithdrawnField}.Sanitize()
-			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() FROM ` + tbl + ` o WHERE o.fid = t.fid AND t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key, ` + oldOf("o") + ` AS old`
+			del = `UPDATE ` + tbl + ` t SET ` + w + ` = now() WHERE t.` + w + ` IS NULL AND (` + where + `) RETURNING t.fid, t.` + key + `::text AS key, ` + before + ` AS old`
 			op = "update"
 		}
 		if !im.records && !s.Withdraw {
