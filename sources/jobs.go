@@ -15,11 +15,14 @@ import (
 )
 
 // Schedules and retries are River jobs in PostgreSQL. A periodic "schedule" job, which River
-// runs on its elected leader only, enqueues a sync job for every source that is due; a sync
-// job is unique per source while it waits or runs, and the run itself holds the source's
+// runs on its elected leader only, enqueues a sync job for every source that is due (once per
+// due time: the source's next run moves on in the same transaction); a job asked for by the
+// API is unique per source while one waits or runs; and the run itself holds the source's
 // advisory lock — so however many hub processes work the queue, one source runs once at a
-// time. A failed run is retried by River with backoff, up to the source's attempts; a run
-// over its time limit is not retried.
+// time. Scheduled jobs are not unique: a job left "running" by a process that died (until
+// River rescues it) must not keep the source's next due time from running it. A failed run
+// is retried by River with backoff, up to the source's attempts; a run over its time limit is
+// not retried.
 
 // SyncArgs is the job that synchronises one source.
 type SyncArgs struct {
@@ -36,10 +39,14 @@ func (ScheduleArgs) Kind() string { return "hub_sync_schedule" }
 
 const queue = "sync"
 
-func syncOpts(attempts int) *river.InsertOpts {
-	return &river.InsertOpts{Queue: queue, MaxAttempts: attempts, UniqueOpts: river.UniqueOpts{ByArgs: true,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+func syncOpts(attempts int, unique bool) *river.InsertOpts {
+	o := &river.InsertOpts{Queue: queue, MaxAttempts: attempts}
+	if unique {
+		o.UniqueOpts = river.UniqueOpts{ByArgs: true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
+	}
+	return o
 }
 
 type syncWorker struct {
@@ -115,7 +122,7 @@ WHERE NOT paused AND schedule IS NOT NULL AND (next_run_at IS NULL OR next_run_a
 		if _, err := tx.Exec(ctx, `UPDATE sources SET next_run_at = $2 WHERE id = $1`, d.id, sched.Next(now)); err != nil {
 			return nil, err
 		}
-		if _, err := client.InsertTx(ctx, tx, SyncArgs{Source: d.id, Trigger: "schedule"}, syncOpts(d.attempts)); err != nil {
+		if _, err := client.InsertTx(ctx, tx, SyncArgs{Source: d.id, Trigger: "schedule"}, syncOpts(d.attempts, false)); err != nil {
 			return nil, fmt.Errorf("enqueue %s: %w", d.id, err)
 		}
 		ids = append(ids, d.id)
@@ -130,7 +137,7 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.T
 	if err != nil {
 		return false, err
 	}
-	res, err := client.Insert(ctx, SyncArgs{Source: src.ID, Trigger: trigger}, syncOpts(src.MaxAttempts))
+	res, err := client.Insert(ctx, SyncArgs{Source: src.ID, Trigger: trigger}, syncOpts(src.MaxAttempts, true))
 	if err != nil {
 		return false, err
 	}
