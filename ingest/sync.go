@@ -245,8 +245,12 @@ WHERE NOT EXISTS (SELECT FROM ` + tbl + ` t WHERE t.` + key + ` = n.` + key + `)
 	if s.Complete {
 		if staged == 0 && total > 0 && !s.AllowEmpty {
 			if im.rep.Rejected > 0 {
-				return fmt.Errorf("every item the source gave was refused (%d; the first: item %d, %s), which would delete the %d items of %s: nothing was applied",
-					im.rep.Rejected, im.rep.Rejects[0].Feature, im.rep.Rejects[0].Reason, total, t.ID)
+				var first []string
+				for _, p := range im.rep.Rejects[:min(3, len(im.rep.Rejects))] {
+					first = append(first, p.String())
+				}
+				return fmt.Errorf("every item the source gave was refused (%d), which would delete the %d items of %s: nothing was applied. "+
+					"Check the source's mapping against the collection's fields; the first refusals: %s", im.rep.Rejected, total, t.ID, strings.Join(first, "; "))
 			}
 			return fmt.Errorf("the source gave no items at all, which would delete all %d items of %s: a source under maintenance "+
 				"often answers an empty list; if the source really is empty now, run again with the option allow_empty=true", total, t.ID)

@@ -62,6 +62,16 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	trigger := job.Args.Trigger
 	if job.Attempt > 1 {
 		trigger = "retry"
+		// A run that succeeded since this job first failed (by hand, or on schedule) has done
+		// what the retry would: retrying would only fail again on what the failure was.
+		var done bool
+		if err := w.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM sync_runs WHERE source_id = $1
+    AND status IN ('succeeded', 'unchanged') AND started_at > $2)`, job.Args.Source, job.CreatedAt).Scan(&done); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
 	}
 	run, err := Sync(ctx, w.pool, job.Args.Source, RunOptions{Trigger: trigger, Attempt: job.Attempt})
 	switch {
