@@ -93,3 +93,31 @@ func TestScheduleRetriesAFailingSource(t *testing.T) {
 		t.Fatalf("runs: %+v %v", runs, err)
 	}
 }
+
+// A retry of a failed run is dropped when a run has succeeded since (by hand): it would only
+// repeat what was done, or fail again on what the failure was.
+func TestRetryAfterASuccessIsDropped(t *testing.T) {
+	pool := testdb.Pool(t)
+	ctx := context.Background()
+	m, ep := newMemory(t, 10)
+	m.failAt = 1
+	addSource(t, pool, "retry-moot", ep, func(s *Source) { s.MaxAttempts = 3 })
+	j := startJobs(t, pool)
+	if ok, err := Enqueue(ctx, pool, j.Client, "retry-moot", "api"); err != nil || !ok {
+		t.Fatalf("enqueue: %v %v", ok, err)
+	}
+	waitFor(t, "the first attempt failed", 20*time.Second, func() bool { _, f := runsOf(t, pool, "retry-moot"); return f >= 1 })
+	m.failAt = 0
+	mustSync(t, pool, "retry-moot")
+	m.failAt = 1 // were the retry to run, it would fail
+	waitFor(t, "the retry was worked", 30*time.Second, func() bool {
+		var state string
+		var attempt int
+		err := pool.QueryRow(ctx, `SELECT state, attempt FROM river_job WHERE kind = 'hub_sync' AND args ->> 'source' = 'retry-moot' ORDER BY id DESC LIMIT 1`).Scan(&state, &attempt)
+		return err == nil && state == "completed" && attempt >= 2
+	})
+	runs, err := Runs(ctx, pool, "retry-moot", 10)
+	if err != nil || len(runs) != 2 || runs[0].Status != "succeeded" || runs[0].Trigger != "manual" {
+		t.Fatalf("runs after the dropped retry: %+v %v", runs, err)
+	}
+}
