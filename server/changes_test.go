@@ -191,6 +191,10 @@ func TestChangeFeed(t *testing.T) {
 	if st, p := feed(t, url+"?since=yesterday", auth); st != 400 || !strings.Contains(p.Desc, "since") {
 		t.Fatalf("a bad since: %d %+v", st, p)
 	}
+	// A version the collection has not reached: its copy is of another collection of that name.
+	if st, p := feed(t, url+"?since=99", auth); st != 410 || p.DataVersion != 2 || !strings.Contains(p.Desc, "made anew") {
+		t.Fatalf("since ahead of the collection: %d %+v", st, p)
+	}
 	// Every answer that disclosed default data is in the audit log.
 	var logged int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE operation = 'changes' AND collection = 'dn-goc' AND status = 200`).Scan(&logged); err != nil || logged < 5 {

@@ -16,7 +16,9 @@ import (
 var (
 	msgSince     = api.Msg("since phải là một phiên bản dữ liệu (số nguyên ≥ 0) hoặc một thời điểm RFC 3339 (2026-12-01T08:00:00+07:00)", "since must be a data version (an integer ≥ 0) or an RFC 3339 time (2026-12-01T08:00:00+07:00)")
 	msgChangeArg = api.Msg("%s phải là số nguyên ≥ 0 (lấy từ liên kết next)", "%s must be an integer ≥ 0 (take it from the next link)")
-	msgGone      = api.Msg("bộ dữ liệu %s được nạp lại toàn bộ ở phiên bản %d, sau phiên bản %d: đọc toàn bộ /collections/%s/items rồi theo dõi thay đổi từ phiên bản %d",
+	msgAhead     = api.Msg("phiên bản %d sau phiên bản hiện tại của %s (%d) — bộ dữ liệu đã được tạo lại: đọc toàn bộ /collections/%s/items rồi theo dõi thay đổi từ phiên bản %d",
+		"version %d is after %s's current version (%d) — the collection was made anew: read /collections/%s/items whole, then follow the changes from version %d")
+	msgGone = api.Msg("bộ dữ liệu %s được nạp lại toàn bộ ở phiên bản %d, sau phiên bản %d: đọc toàn bộ /collections/%s/items rồi theo dõi thay đổi từ phiên bản %d",
 		"collection %s was reloaded whole at version %d, after version %d: read /collections/%s/items whole, then follow the changes from version %d")
 )
 
@@ -66,12 +68,18 @@ func (s *Service) HandleChanges() http.Handler {
 			api.WriteError(w, r, err)
 			return
 		}
-		if since < from {
+		// Before the last full reload, or after the collection's version (a collection made
+		// anew counts its versions from 1 again): the consumer's copy is of other data.
+		if since < from || since > current {
+			desc := msgGone.Format(l.ID, from, since, l.ID, current)
+			if since > current {
+				desc = msgAhead.Format(since, l.ID, current, l.ID, current)
+			}
 			w.Header().Set("Cache-Control", "no-store")
 			api.WriteJSON(w, http.StatusGone, struct {
 				api.Exception
 				DataVersion int64 `json:"dataVersion"`
-			}{api.Exception{Code: "Gone", Description: msgGone.Format(l.ID, from, since, l.ID, current)}, current})
+			}{api.Exception{Code: "Gone", Description: desc}, current})
 			return
 		}
 		iq, err := s.parseItems(ctx, v, pol, url.Values{})
