@@ -22,7 +22,6 @@ import (
 var (
 	msgBadTime      = api.Msg("Giá trị %[2]q của %[1]s không hợp lệ: ghi thời điểm RFC 3339 (2025-03-01T08:00:00+07:00) hoặc một ngày (2025-03-01)", "%[1]s %[2]q: give an RFC 3339 time (2025-03-01T08:00:00+07:00) or a date (2025-03-01)")
 	msgBadPeriod    = api.Msg("from phải trước to", "from must come before to")
-	msgBadNumber    = api.Msg("Giá trị %[2]q của %[1]s không hợp lệ: ghi một số nguyên từ %[3]d đến %[4]d", "%[1]s %[2]q: give a whole number from %[3]d to %[4]d")
 	msgBadAfter     = api.Msg("Giá trị %q của after không hợp lệ: ghi số thứ tự (seq) của bản ghi cuối trang trước", "after %q: give the seq of the last record of the previous page")
 	msgNotYourEntry = api.Msg("Chỉ cơ quan chủ quản của %q xem được nhật ký truy cập của nó", "only the owner of %q reads its audit records")
 	msgOwnersOnly   = api.Msg("Nhật ký truy cập dành cho cơ quan chủ quản dữ liệu và người quản trị", "the audit log is for the owners of data and the operator")
@@ -141,12 +140,10 @@ func auditFilter(q url.Values) (audit.Filter, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return f, api.BadParam("to", msgBadPeriod)
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxAuditLimit {
-			return f, api.BadParam("limit", msgBadNumber, "limit", v, 1, maxAuditLimit)
+	if q.Has("limit") {
+		if f.Limit, err = api.Limit(q, "limit", 0, maxAuditLimit); err != nil {
+			return f, err
 		}
-		f.Limit = n
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -118,6 +119,20 @@ const (
 	HTML Format = "html"
 	CSV  Format = "csv"
 )
+
+// Limit reads a page-size parameter: def when absent, else a whole number from 1 to max (a 400
+// naming the parameter otherwise).
+func Limit(q url.Values, param string, def, max int) (int, error) {
+	v := q.Get(param)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, BadParam(param, MsgBadNumber, param, v, 1, max)
+	}
+	return n, nil
+}
 
 // Negotiate picks the response format: the f parameter wins; otherwise a browser (text/html
 // before any JSON type in Accept) gets HTML, and everyone else, */* included, gets JSON.

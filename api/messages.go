@@ -22,6 +22,7 @@ var (
 	MsgUnauthorized  = Message{"Cần thông tin xác thực hợp lệ (Authorization: Bearer …)", "a valid credential is required (Authorization: Bearer …)"}
 	MsgNoRoute       = Message{"Không có tài nguyên tại đường dẫn %q", "no resource at path %q"}
 	MsgNoCollection  = Message{"Không có lớp dữ liệu %q; xem /collections", "no collection %q; see /collections"}
+	MsgBadNumber     = Message{"Giá trị %[2]q của %[1]s không hợp lệ: ghi một số nguyên từ %[3]d đến %[4]d", "%[1]s %[2]q: give a whole number from %[3]d to %[4]d"}
 	MsgBadMethod     = Message{"Phương thức %s không được hỗ trợ tại %q", "method %s is not allowed at %q"}
 )
 

@@ -148,7 +148,7 @@ func handleHealth(pool *pgxpool.Pool, version string) http.Handler {
 			status = http.StatusServiceUnavailable
 		} else {
 			h.Database.Status = "up"
-			if states, err := sources.States(ctx, pool); err == nil && len(states) > 0 {
+			if states, err := sources.States(ctx, pool, false); err == nil && len(states) > 0 {
 				sh := &SourcesHealth{Status: "ok", Total: len(states), Failing: []string{}}
 				for _, s := range states {
 					if s.Paused {

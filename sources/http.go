@@ -72,7 +72,6 @@ var (
 	msgRename     = api.Msg("Không đổi được mã nguồn dữ liệu (%[1]q thành %[2]q); thêm nguồn mới rồi xóa nguồn cũ", "a source's id cannot change (%[1]q to %[2]q); add a new source and delete the old one")
 	msgRunning    = api.Msg("Nguồn dữ liệu %q đang được đồng bộ; xem GET /admin/sources/%[1]s/runs", "source %q is being synchronised already; see GET /admin/sources/%[1]s/runs")
 	msgNoQueue    = api.Msg("Hàng đợi công việc không hoạt động; chạy ngay bằng ?wait=true", "the job queue is not available; run the source in the request with ?wait=true")
-	msgBadNumber  = api.Msg("Giá trị %[2]q của %[1]s không hợp lệ: ghi một số nguyên từ %[3]d đến %[4]d", "%[1]s %[2]q: give a whole number from %[3]d to %[4]d")
 	reasonWaiting = "a run is waiting or under way"
 )
 
@@ -325,17 +324,7 @@ func (a *API) HandleRun() http.Handler {
 // (20 unless limit says, at most 500).
 func (a *API) HandleRuns() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "limit")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		limit, err := limitParam(q.Get("limit"), defaultRunsLimit, maxRunsLimit)
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		s, err := a.get(r)
+		s, limit, err := a.listing(r, defaultRunsLimit, maxRunsLimit)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
@@ -357,21 +346,12 @@ func (a *API) HandleRuns() http.Handler {
 // run refused, with the reasons (100 unless limit says, at most 1000).
 func (a *API) HandleRejects() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := api.Query(r, "limit")
-		if err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
-		limit, err := limitParam(q.Get("limit"), defaultRejectsLimit, maxRejectsLimit)
+		_, limit, err := a.listing(r, defaultRejectsLimit, maxRejectsLimit)
 		if err != nil {
 			api.WriteError(w, r, err)
 			return
 		}
 		id, runParam := r.PathValue("source"), r.PathValue("run")
-		if _, err := a.get(r); err != nil {
-			api.WriteError(w, r, err)
-			return
-		}
 		run, err := strconv.ParseInt(runParam, 10, 64)
 		var found bool
 		if err == nil {
@@ -398,6 +378,20 @@ func (a *API) HandleRejects() http.Handler {
 	})
 }
 
+// listing reads what a list under a source takes: its only parameter, limit, and the source.
+func (a *API) listing(r *http.Request, def, max int) (*Source, int, error) {
+	q, err := api.Query(r, "limit")
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err := api.Limit(q, "limit", def, max)
+	if err != nil {
+		return nil, 0, err
+	}
+	s, err := a.get(r)
+	return s, limit, err
+}
+
 // get loads the path's source, a 404 when there is none.
 func (a *API) get(r *http.Request) (*Source, error) {
 	id := r.PathValue("source")
@@ -411,17 +405,6 @@ func notFound(err error, id string) error {
 		return api.NotFound(msgNoSource, id)
 	}
 	return err
-}
-
-func limitParam(v string, def, max int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, api.BadParam("limit", msgBadNumber, "limit", v, 1, max)
-	}
-	return n, nil
 }
 
 // edit sets the fields given on s, the others left as they are. null resets a field; in

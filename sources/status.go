@@ -22,15 +22,24 @@ func (s State) Failing() bool {
 	return s.Status == "failed" || s.Status == "timed out" || s.Status == "interrupted"
 }
 
-// States reads every source's state.
-func States(ctx context.Context, q Querier) ([]State, error) {
-	rows, err := q.Query(ctx, `SELECT s.id, s.paused, COALESCE(l.status, 'never run'), s.last_success_at,
-    COALESCE((SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM sync_runs WHERE source_id = s.id GROUP BY status) c), '{}'),
-    COALESCE(t.read, 0), COALESCE(t.inserted, 0), COALESCE(t.updated, 0), COALESCE(t.deleted, 0), COALESCE(t.unchanged, 0), COALESCE(t.rejected, 0)
+// States reads every source's state: the last run of each and, with totals, what all its runs
+// did (one pass over them, for the metrics; /health does without).
+func States(ctx context.Context, q Querier, totals bool) ([]State, error) {
+	sums := `'{}'::jsonb, 0, 0, 0, 0, 0, 0`
+	join := ``
+	if totals {
+		sums = `COALESCE(t.runs, '{}'), COALESCE(t.read, 0), COALESCE(t.inserted, 0), COALESCE(t.updated, 0),
+    COALESCE(t.deleted, 0), COALESCE(t.unchanged, 0), COALESCE(t.rejected, 0)`
+		join = `
+LEFT JOIN LATERAL (SELECT jsonb_object_agg(status, n) AS runs, sum(read) AS read, sum(inserted) AS inserted,
+    sum(updated) AS updated, sum(deleted) AS deleted, sum(unchanged) AS unchanged, sum(rejected) AS rejected
+    FROM (SELECT status, count(*) AS n, sum(read) AS read, sum(inserted) AS inserted, sum(updated) AS updated,
+          sum(deleted) AS deleted, sum(unchanged) AS unchanged, sum(rejected) AS rejected
+          FROM sync_runs WHERE source_id = s.id GROUP BY status) c) t ON true`
+	}
+	rows, err := q.Query(ctx, `SELECT s.id, s.paused, COALESCE(l.status, 'never run'), s.last_success_at, `+sums+`
 FROM sources s
-LEFT JOIN LATERAL (SELECT status FROM sync_runs WHERE source_id = s.id ORDER BY id DESC LIMIT 1) l ON true
-LEFT JOIN LATERAL (SELECT sum(read) AS read, sum(inserted) AS inserted, sum(updated) AS updated, sum(deleted) AS deleted,
-    sum(unchanged) AS unchanged, sum(rejected) AS rejected FROM sync_runs WHERE source_id = s.id) t ON true
+LEFT JOIN LATERAL (SELECT status FROM sync_runs WHERE source_id = s.id ORDER BY id DESC LIMIT 1) l ON true`+join+`
 ORDER BY s.id`)
 	if err != nil {
 		return nil, err
@@ -76,7 +85,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	states, err := States(ctx, c.q)
+	states, err := States(ctx, c.q, true)
 	if err != nil {
 		return // the database's own health shows in /health and the pool metrics
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/haiduong/hub/api"
 	"github.com/haiduong/hub/policy"
 )
@@ -133,7 +131,7 @@ func (s *Service) HandleChanges() http.Handler {
 SELECT c.fid, CASE WHEN c.op = 'delete' OR t.fid IS NULL
          THEN json_build_object('type', 'Feature', 'id', ` + deletedID + `, 'change', 'delete', 'geometry', NULL, 'properties', ` + deletedProps + `)::text
          ELSE json_build_object('type', 'Feature', 'id', ` + iq.idSQL() + `, 'change', CASE WHEN c.inserted THEN 'insert' ELSE 'update' END,
-              'geometry', ` + iq.geometryJSON() + `, 'properties', (` + propsOf(iq) + `))::text END
+              'geometry', ` + iq.geometryJSON() + `, 'properties', ` + iq.propertiesJSON() + `)::text END
 FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 		rows, err := s.pool.Query(ctx, sql, iq.args...)
 		if err != nil {
@@ -181,23 +179,6 @@ FROM c LEFT JOIN ` + src + ` ON t.fid = c.fid ORDER BY c.fid`
 		w.Header().Set("Content-Type", "application/geo+json")
 		s.send(w, r, iq, "changes", n, body.Bytes())
 	})
-}
-
-// propsOf is the SQL of an item's properties as the caller sees them.
-func propsOf(iq *itemsQuery) string {
-	if len(iq.fields) == 0 {
-		return "'{}'::json"
-	}
-	var b bytes.Buffer
-	b.WriteString("SELECT row_to_json(r) FROM (SELECT ")
-	for i, f := range iq.fields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(col(f.Name) + " AS " + pgx.Identifier{f.Name}.Sanitize())
-	}
-	b.WriteString(") r")
-	return b.String()
 }
 
 // parseSince reads since: a data version, or a time, taken as the version the collection had

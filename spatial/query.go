@@ -240,16 +240,20 @@ func (q *itemsQuery) rowJSON() string {
 		}
 		return "json_build_array(" + strings.Join(cells, ", ") + ")::text"
 	}
+	return fmt.Sprintf("json_build_object('type', 'Feature', 'id', %s, 'geometry', %s, 'properties', %s)::text",
+		q.idSQL(), q.geometryJSON(), q.propertiesJSON())
+}
+
+// propertiesJSON is the SQL of an item's properties: the returned fields as the caller sees them.
+func (q *itemsQuery) propertiesJSON() string {
+	if len(q.fields) == 0 {
+		return "'{}'::json"
+	}
 	props := make([]string, len(q.fields))
 	for i, f := range q.fields {
 		props[i] = col(f.Name) + " AS " + pgx.Identifier{f.Name}.Sanitize()
 	}
-	propsJSON := "'{}'::json"
-	if len(props) > 0 {
-		propsJSON = "(SELECT row_to_json(r) FROM (SELECT " + strings.Join(props, ", ") + ") r)"
-	}
-	return fmt.Sprintf("json_build_object('type', 'Feature', 'id', %s, 'geometry', %s, 'properties', %s)::text",
-		q.idSQL(), q.geometryJSON(), propsJSON)
+	return "(SELECT row_to_json(r) FROM (SELECT " + strings.Join(props, ", ") + ") r)"
 }
 
 // geometryWKT is the geometry as WKT for CSV, "" when items carry none.
